@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Generic rules over the lists filled by the module.mk files.
+
+objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib_a = $(BUILD)/lib/libvhd_$(1).a
+pkg_cflags = $(if $(1),$(shell pkg-config --cflags $(1)))
+pkg_libs = $(if $(1),$(shell pkg-config --libs $(1)))
+
+# Libraries: an archive each; per-library CFLAGS apply to its objects only.
+define lib_template
+$(1)_OBJS := $$(call objs_of,$$($(1)_SRCS))
+$$($(1)_OBJS): EXTRA_CFLAGS := $$($(1)_CFLAGS) $$(call pkg_cflags,$$($(1)_PKGS))
+$$(call lib_a,$(1)): $$($(1)_OBJS)
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar crs $$@ $$^
+ALL_OBJS += $$($(1)_OBJS)
+endef
+$(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))
+
+# Binaries (apps and unit tests): own sources + our libraries, whole-archive so
+# constructor registrations survive; each library contributes its own link flags.
+define bin_template
+$(1)_OBJS := $$(call objs_of,$$($(1)_SRCS))
+$(1)_ALLPKGS := $$(sort $$($(1)_PKGS) $$(foreach l,$$($(1)_LIBS),$$($$(l)_PKGS)))
+$$($(1)_OBJS): EXTRA_CFLAGS := $$($(1)_CFLAGS) $$(call pkg_cflags,$$($(1)_ALLPKGS))
+$(BUILD)/$(1): $$($(1)_OBJS) $$(foreach l,$$($(1)_LIBS),$$(call lib_a,$$(l)))
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(LDFLAGS_BASE) $$($(1)_LDFLAGS) -o $$@ $$($(1)_OBJS) \
+		-Wl,--whole-archive $$(foreach l,$$($(1)_LIBS),$$(call lib_a,$$(l))) -Wl,--no-whole-archive \
+		$$(call pkg_libs,$$($(1)_ALLPKGS)) $$($(1)_LDLIBS) \
+		$$(foreach l,$$($(1)_LIBS),$$($$(l)_LDLIBS)) -lm
+ALL_OBJS += $$($(1)_OBJS)
+endef
+$(foreach b,$(APPS) $(UNIT_TESTS),$(eval $(call bin_template,$(b))))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+APP_BINS := $(addprefix $(BUILD)/,$(APPS))
+UNIT_BINS := $(addprefix $(BUILD)/,$(UNIT_TESTS))
+
+.PHONY: all apps unit check check-unit check-functional check-e2e run deps install clean style fuzz bench
+all: $(APP_BINS) $(UNIT_BINS)
+apps: $(APP_BINS)
+unit: $(UNIT_BINS)
+
+deps:
+	@scripts/pkgdep.sh
+
+# `make check`: packages, build, then every suite; each runner prints `N passed, N failed`.
+check: deps
+	$(MAKE) all
+	scripts/check.sh
+
+check-unit: unit
+	test/unit/run.sh $(UNIT_BINS)
+
+run: deps
+	$(MAKE) apps
+	scripts/run.sh
+
+install: apps
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vhostd
+	install -m 0755 $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 scripts/rpc.py $(DESTDIR)$(PREFIX)/bin/vhostd-rpc
+	install -d $(DESTDIR)/lib/systemd/system
+	install -m 0644 contrib/systemd/vhostd.service $(DESTDIR)/lib/systemd/system/
+
+style:
+	find include lib app test bench -name '*.[ch]' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(ALL_OBJS:.o=.d)
