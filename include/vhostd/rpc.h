@@ -19,6 +19,8 @@
 
 #include <json-c/json.h>
 
+#include "vhostd/subsystem.h"
+
 #define RPC_ERROR_PARSE_ERROR		-32700
 #define RPC_ERROR_INVALID_REQUEST	-32600
 #define RPC_ERROR_METHOD_NOT_FOUND	-32601
@@ -107,22 +109,10 @@ void rpc_set_state(uint32_t state);
 /* ---- config (save_config, -c, --state) ---- */
 
 /*
- * A subsystem writes the RPCs that recreate its objects into `config` (a JSON
- * array) with rpc_config_add(). Subsystems are emitted in ascending `order`
- * (bdev 10, scsi 20, vhost 30), so replay order is dependency order.
+ * Subsystems (include/vhostd/subsystem.h) write the RPCs that recreate their
+ * objects into a JSON array with rpc_config_add(); save_config emits them in
+ * ascending subsystem order, so replay order is dependency order.
  */
-struct rpc_subsystem {
-	const char	*name;
-	int		order;
-	void		(*write_config)(struct json_object *config);
-	struct rpc_subsystem *next;
-};
-void rpc_subsystem_register(struct rpc_subsystem *subsystem);
-#define RPC_SUBSYSTEM_REGISTER(var)                                                               \
-	__attribute__((constructor)) static void rpc_subsystem_register_##var(void)              \
-	{                                                                                         \
-		rpc_subsystem_register(&var);                                                     \
-	}
 /* Append {"method":method,"params":params} to config (takes ownership of params). */
 void rpc_config_add(struct json_object *config, const char *method, struct json_object *params);
 /* The whole document {"subsystems":[...]} (caller puts it). */
