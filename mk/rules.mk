@@ -63,6 +63,13 @@ run: deps
 	$(MAKE) apps
 	scripts/run.sh
 
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	scripts/fuzz.sh
+
+bench: apps
+	@for b in bench/*.sh; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done; true
+
 install: apps
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vhostd
 	install -m 0755 $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/
