@@ -59,6 +59,12 @@ check: deps
 check-unit: unit
 	test/unit/run.sh $(UNIT_BINS)
 
+check-functional: all
+	test/runner.sh -n functional $$(find $(CURDIR)/test/functional -type f -name 'test_*' -perm -u+x | sort)
+
+check-e2e: all
+	test/runner.sh -n e2e -t 600 $$(find $(CURDIR)/test/e2e -type f -name 'test_*' -perm -u+x | sort)
+
 run: deps
 	$(MAKE) apps
 	scripts/run.sh

@@ -6,6 +6,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+mkdir -p build/fuzz
 secs=${VHD_FUZZ_SECONDS:-600}
 if [ "${1:-}" = "--ci" ]; then
 	secs=${VHD_FUZZ_SECONDS:-30}
