@@ -112,6 +112,11 @@ bool thread_is_exited(const struct thread *thread);
 void thread_destroy(struct thread *thread);
 
 struct thread *thread_get_current(void);
+/*
+ * Make `thread` (NULL: none) the current thread of the calling pthread outside
+ * thread_poll(). Unit tests only (see ut_set_thread()); reactors set it themselves.
+ */
+void thread_set_current(struct thread *thread);
 struct thread *thread_get_app(void);
 const char *thread_get_name(const struct thread *thread);
 uint64_t thread_get_id(const struct thread *thread);
