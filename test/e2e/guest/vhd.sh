@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Helpers for guest test scripts (sourced by /init). Result protocol on the
+# serial console, one line each:
+#   VHD-RESULT: PASS <what>
+#   VHD-RESULT: FAIL <what>
+#   VHD-DONE                 (last line; the host requires it)
+# The host fails the run on any FAIL, on no PASS at all, or without VHD-DONE.
+vhd_nfail=0
+
+vhd_pass()
+{
+	echo "VHD-RESULT: PASS $*"
+}
+
+vhd_fail()
+{
+	vhd_nfail=$((vhd_nfail + 1))
+	echo "VHD-RESULT: FAIL $*"
+}
+
+# vhd_check WHAT CMD...: run CMD (output on the console), PASS if it exits 0.
+vhd_check()
+{
+	local what=$1
+	shift
+	if "$@"; then
+		vhd_pass "$what"
+	else
+		vhd_fail "$what (exit $?: $*)"
+	fi
+}
+
+# vhd_check_fails WHAT CMD...: PASS if CMD fails (e.g. a write to a ro disk).
+vhd_check_fails()
+{
+	local what=$1
+	shift
+	if "$@"; then
+		vhd_fail "$what (unexpectedly succeeded: $*)"
+	else
+		vhd_pass "$what"
+	fi
+}
+
+# vhd_wait_for PATH SECONDS: poll (bounded) until PATH exists.
+vhd_wait_for()
+{
+	local i=0
+	while [ ! -e "$1" ]; do
+		[ $i -ge $(($2 * 10)) ] && return 1
+		usleep 100000
+		i=$((i + 1))
+	done
+	return 0
+}
+
+# Bounded sync, then power off (the host sees QEMU exit).
+vhd_finish()
+{
+	echo "VHD-DONE fails=$vhd_nfail uptime=$(cut -d' ' -f1 /proc/uptime)"
+	timeout 20 sync
+	poweroff -f
+	sleep 5
+}
+
+# Bounded sync, then reset (reboot tests: QEMU runs without -no-reboot).
+vhd_reboot()
+{
+	echo "VHD-REBOOTING uptime=$(cut -d' ' -f1 /proc/uptime)"
+	timeout 20 sync
+	reboot -f
+	sleep 5
+}
