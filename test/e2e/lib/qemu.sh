@@ -28,7 +28,7 @@ e2e_qemu_base_args()
 	else
 		echo "-accel tcg,thread=multi -cpu max"
 	fi
-	echo "-m $E2E_MEM_MB -smp 2"
+	echo "-m $E2E_MEM_MB -smp ${E2E_SMP:-2}"
 	echo "-object memory-backend-memfd,id=mem,size=${E2E_MEM_MB}M,share=on"
 	echo "-machine q35,memory-backend=mem"
 	echo "-nographic -nodefaults -no-user-config"
