@@ -127,4 +127,22 @@ typedef void (*rpc_internal_cb)(void *cb_arg, int code, const char *message,
 void rpc_call_internal(const char *method, struct json_object *params, rpc_internal_cb cb,
 		       void *cb_arg);
 
+/* ---- server (additions: app/vhostd starts and stops the socket) ---- */
+
+/*
+ * Serve the registry on the Unix socket `path` (lib/jsonrpc) from the current
+ * thread, which must be the app thread. 0 or -errno (-EADDRINUSE: another
+ * daemon holds `<path>.lock`).
+ */
+int rpc_listen(const char *path);
+/* Stop serving: close every client, remove the socket and its lock file. */
+void rpc_close(void);
+/*
+ * Write rpc_config_build() to the "state_file" subsystem option atomically
+ * (no-op when unset). Done automatically after every successful RPC_MUTATES
+ * method called over the socket; app/vhostd calls it after config replay.
+ * App thread. 0 or -errno.
+ */
+int rpc_state_save(void);
+
 #endif /* VHOSTD_RPC_H */
