@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Tunables of lib/thread, shared with its unit tests and benchmark. */
+#ifndef VHOSTD_THREAD_INTERNAL_H
+#define VHOSTD_THREAD_INTERNAL_H
+
+/* Slots of each thread's message ring (bounded, no malloc per message). */
+#define THREAD_MSG_RING_SIZE 16384
+/* Messages run per thread_poll() when the caller passes 0. */
+#define THREAD_MSG_BATCH 64
+/* Poll and adaptive modes look at fds (epoll_wait 0) this often. */
+#define THREAD_FD_CHECK_US 1000
+/*
+ * Adaptive mode sleeps once no iteration has been busy for this long. 1 ms:
+ * long enough that a queue-depth-1 guest (tens of microseconds between
+ * requests) keeps the reactor polling, short enough that a wake-up whose
+ * pollers find nothing to do costs ~nothing (the idle spell is measured from
+ * the last *busy* iteration, so an idle wake-up goes straight back to sleep).
+ */
+#define THREAD_ADAPTIVE_IDLE_US 1000
+
+#endif /* VHOSTD_THREAD_INTERNAL_H */
