@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: BSD-3-Clause
+UNIT_TESTS += test/unit/lib/virtio/vq_ut
+test/unit/lib/virtio/vq_ut_SRCS := test/unit/lib/virtio/vq_ut.c
+test/unit/lib/virtio/vq_ut_LIBS := virtio util
+test/unit/lib/virtio/vq_ut_PKGS := cmocka
+test/unit/lib/virtio/vq_ut_CFLAGS := -Ilib/virtio
