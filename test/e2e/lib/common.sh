@@ -112,12 +112,13 @@ e2e_finish()
 
 # e2e_blk_boot NAME MODE NQ SMP BYTES [ro] [packed]: a fresh backing file
 # exported as NAME, one boot running guest test blk.sh in MODE with NQ
-# queues on SMP vCPUs, then the host check of every region the guest wrote.
+# queues on SMP vCPUs, then the host check of every region the guest wrote
+# (guest blk_patterns writes 8 regions plus one per CPU).
 e2e_blk_boot()
 {
 	local name=$1 mode=$2 nq=$3 smp=$4 bytes=$5
 	shift 5
-	local file=$E2E_TMP/$name.img sock extra= opt min=11
+	local file=$E2E_TMP/$name.img sock extra= opt min=$((8 + smp))
 	for opt in "$@"; do
 		[ "$opt" = packed ] && extra=,packed=on
 	done

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The blk e2e tests against qemu-storage-daemon, the reference peer: proves
+# the harness itself (guest build, boot, result protocol, host checks) with a
+# server known to work, so a vhostd failure is vhostd's. Runs every blk test
+# that QSD can serve (not packed, not resize). VHD_E2E_QSD_TESTS overrides the
+# list (e.g. "test_blk.sh").
+set -u
+dir=$(cd "$(dirname "$0")" && pwd)
+command -v qemu-storage-daemon >/dev/null || {
+	echo "SKIP: qemu-storage-daemon not installed (package qemu-system-common)"
+	exit 77
+}
+fails=0
+for t in ${VHD_E2E_QSD_TESTS:-test_blk.sh test_blk_ro.sh test_blk_reboot.sh test_blk_kill.sh}; do
+	echo "==== $t (qsd)"
+	VHD_E2E_SERVER=qsd "$dir/$t"
+	rc=$?
+	case $rc in
+	0) echo "==== $t (qsd): passed" ;;
+	77) echo "==== $t (qsd): skipped" ;;
+	*)
+		echo "==== $t (qsd): FAILED (exit $rc)"
+		fails=$((fails + 1))
+		;;
+	esac
+done
+[ $fails -eq 0 ]
