@@ -171,6 +171,7 @@ struct scsi_task {
 	struct scsi_dev		*dev;
 	struct scsi_lun		*lun;
 	TAILQ_ENTRY(scsi_task)	link;
+	TAILQ_ENTRY(scsi_task)	wait_link;
 	uint32_t		state;
 	uint32_t		flags;
 	uint64_t		lba;
@@ -183,9 +184,16 @@ struct scsi_task {
 	struct iovec		bounce_iov;
 	struct bdev_io_wait_entry io_wait;
 	struct scsi_task	*parent;	/* TMF that waits for this task */
+	struct iovec		*trim_iov;	/* iovec shortened while the I/O runs */
+	size_t			trim_len;	/* its original iov_len */
 };
 
-/* Any thread: zero the task and set the completion callback. */
+/*
+ * Any thread: zero the task and set the completion callback.
+ * While a command runs lib/scsi may shorten the iov_len of one of task->iovs
+ * (so the bdev sees exactly the command's length); it is restored before
+ * cb_fn runs.
+ */
 void scsi_task_init(struct scsi_task *task, scsi_task_cpl_cb cb_fn, void *cb_arg);
 
 /*
