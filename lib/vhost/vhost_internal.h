@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/vhost internals: controllers (struct vhost_dev), sessions (one per
+ * vhost-user connection) and the personality table (struct vhost_dev_ops).
+ *
+ * Threads:
+ *   - app thread: RPCs, controller create/delete, bdev events.
+ *   - controller thread (vdev->thread, one per controller, on its cpumask):
+ *     everything a session does with guest memory: pollers, kick interrupts,
+ *     personality I/O, and the start/stop steps below.
+ *   - rte_vhost's "vhost-events" thread: vhost-user messages and callbacks.
+ *     It only gathers what rte_vhost knows, posts a message to the controller
+ *     thread and, where the protocol requires it, waits on the session's
+ *     semaphore. It never touches a running virtqueue.
+ *   g_vhost_mutex guards the controller list and each controller's session
+ *   list; it is never held while waiting for another thread.
+ */
+#ifndef VHOST_INTERNAL_H
+#define VHOST_INTERNAL_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "virtqueue.h"
+
+#include "vhostd/cpuset.h"
+#include "vhostd/thread.h"
+#include "vhostd/vhost.h"
+
+struct json_object;
+struct vhost_dev;
+struct vhost_session;
+
+/* rte_vhost's GET_QUEUE_NUM answer in 22.11 (VHOST_MAX_QUEUE_PAIRS). */
+#define VHOST_MAX_VQS		128
+/* Requests taken from one queue per poller run. */
+#define VHOST_VQ_POLL_BUDGET	32
+/* Coalescing statistics interval (SPDK_VHOST_STATS_CHECK_INTERVAL_MS). */
+#define VHOST_STATS_INTERVAL_MS	10
+
+/* virtio feature bits shared by every personality. */
+#define VHOST_F_VERSION_1		32
+#define VHOST_F_ANY_LAYOUT		27
+#define VHOST_F_PROTOCOL_FEATURES	30
+#define VHOST_F_RING_PACKED		34
+#define VHOST_F_INDIRECT_DESC		28
+#define VHOST_F_EVENT_IDX		29
+
+/* vhost-user protocol features we add to rte_vhost's defaults. */
+#define VHOST_USER_PROTOCOL_F_CONFIG		9
+#define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD	12
+
+struct vhost_session_vq {
+	struct vhost_vq		vq;
+	struct vhost_session	*session;
+	uint16_t		qid;
+	bool			started;
+	bool			base_valid;	/* stopped: indexes to hand back to rte_vhost */
+	struct thread_interrupt	*intr;
+	void			*priv;		/* personality: per-queue task pool */
+};
+
+struct vhost_session {
+	struct vhost_dev	*vdev;
+	int			vid;
+	uint32_t		id;
+	char			name[VHOST_NAME_MAX + 16];
+
+	/* Controller-thread state. */
+	bool			started;
+	uint64_t		features;
+	struct vhost_mem	mem;
+	struct poller		*poller;
+	struct poller		*stats_poller;
+	struct poller		*stop_poller;
+	uint32_t		coal_delay_us;
+	uint32_t		coal_io_threshold;	/* requests per stats interval */
+	uint16_t		max_queues;		/* highest started qid + 1 */
+	struct vhost_session_vq	vqs[VHOST_MAX_VQS];
+	void			*priv;			/* personality: per-session state */
+
+	/* vhost-events bookkeeping (only that thread writes these). */
+	bool			needs_restart;
+	bool			vq_kicked[VHOST_MAX_VQS];
+
+	/* Hand-off between vhost-events and the controller thread. */
+	sem_t			sem;
+	int			op_rc;
+	void			*op_ctx;
+
+	/* Shown by vhost_get_controllers (read under g_vhost_mutex). */
+	bool			info_started;
+	uint16_t		info_max_queues;
+	uint32_t		info_inflight;
+
+	TAILQ_ENTRY(vhost_session) link;
+};
+
+/*
+ * A personality (vhost-blk; vhost-scsi later). Members marked
+ * "controller thread" run on vdev->thread.
+ */
+struct vhost_dev_ops {
+	const char	*type;		/* "blk" */
+	/* Required. Controller thread: per-session state (channels). 0 or -errno. */
+	int		(*session_start)(struct vhost_session *s);
+	/* Required. Controller thread: undo session_start; no request is in flight. */
+	void		(*session_stop)(struct vhost_session *s);
+	/* Required. Controller thread: per-queue state sized by svq->vq.size. 0 or -errno. */
+	int		(*vq_start)(struct vhost_session *s, struct vhost_session_vq *svq);
+	/* Required. Controller thread: free per-queue state; nothing in flight. */
+	void		(*vq_stop)(struct vhost_session *s, struct vhost_session_vq *svq);
+	/* Required. Controller thread: take up to `budget` requests; returns how many. */
+	int		(*vq_poll)(struct vhost_session *s, struct vhost_session_vq *svq,
+				   uint32_t budget);
+	/* Optional. Controller thread: re-run the split-ring request at `head` (inflight
+	 * resubmission after a backend restart). */
+	int		(*vq_resubmit)(struct vhost_session *s, struct vhost_session_vq *svq,
+				       uint16_t head);
+	/* Optional. vhost-events: fill `len` bytes of config space. 0 or -errno. */
+	int		(*get_config)(struct vhost_dev *vdev, uint8_t *config, uint32_t len);
+	/* Optional. vhost-events. 0 or -errno. */
+	int		(*set_config)(struct vhost_dev *vdev, const uint8_t *data, uint32_t offset,
+				      uint32_t size, uint32_t flags);
+	/* Required. App thread: fill "backend_specific" of vhost_get_controllers. */
+	void		(*dump_info_json)(struct vhost_dev *vdev, struct json_object *backend);
+	/* Required. App thread: append the RPC that recreates the controller. */
+	void		(*write_config_json)(struct vhost_dev *vdev, struct json_object *config);
+	/* Required. App thread: release the personality (sessions are gone). */
+	void		(*destroy)(struct vhost_dev *vdev);
+};
+
+struct vhost_dev {
+	char			*name;
+	char			*path;
+	struct cpuset		cpumask;
+	struct thread		*thread;
+	const struct vhost_dev_ops *ops;
+	uint64_t		virtio_features;
+	uint64_t		protocol_features;
+	bool			registered;	/* rte_vhost socket registered and started */
+	bool			deleting;	/* no new connections or starts */
+
+	uint32_t		coal_delay_base_us;
+	uint32_t		coal_iops_threshold;
+
+	TAILQ_HEAD(, vhost_session) sessions;
+	uint32_t		next_session_id;
+	TAILQ_ENTRY(vhost_dev)	link;
+};
+
+extern pthread_mutex_t g_vhost_mutex;
+
+/* Create and register a controller; `vdev` is embedded first in the personality's struct. */
+int vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask,
+		       const struct vhost_dev_ops *ops, uint64_t virtio_features,
+		       uint64_t protocol_features);
+/* App thread, under g_vhost_mutex or not: lookup by name. */
+struct vhost_dev *vhost_dev_find(const char *name);
+/* Controller thread: run fn(s, ctx) on each started session (synchronously). */
+void vhost_dev_foreach_session(struct vhost_dev *vdev,
+			       void (*fn)(struct vhost_session *s, void *ctx), void *ctx);
+/* Any thread: ask the guests of every session for a config re-read (resize). */
+void vhost_dev_signal_config_change(struct vhost_dev *vdev);
+
+/* Controller thread: the number of requests in flight across the session's queues. */
+uint32_t vhost_session_inflight(const struct vhost_session *s);
+
+/* virtio-blk request parsing (vhost_blk.c), exposed for the unit test. */
+struct vhost_blk_req {
+	uint32_t	type;
+	uint64_t	sector;
+	uint8_t		*status;
+	struct iovec	*data;		/* points into the request's iovec array */
+	uint16_t	data_cnt;
+	uint64_t	data_len;
+	bool		data_readable;	/* data is device-readable (OUT, DISCARD, ...) */
+};
+int vhost_blk_parse(struct iovec *iov, uint16_t iovcnt, uint16_t out_cnt,
+		    struct vhost_blk_req *req);
+
+#endif /* VHOST_INTERNAL_H */
