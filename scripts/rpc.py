@@ -103,13 +103,14 @@ class JSONRPCClient:
     def __exit__(self, *exc):
         self.close()
 
-    def send(self, method, params=None):
-        """Send one request; returns its id."""
+    def send(self, method, params=None, raw=False):
+        """Send one request; returns its id. Unless `raw`, None values are dropped from
+        params and empty params are left out (SPDK's client does the same)."""
         self._id += 1
         req = {"jsonrpc": "2.0", "method": method, "id": self._id}
-        if isinstance(params, dict):
+        if not raw and isinstance(params, dict):
             params = {k: v for k, v in params.items() if v is not None}
-        if params:
+        if params or (raw and params is not None):
             req["params"] = params
         data = json.dumps(req)
         if self.verbose:
@@ -145,9 +146,9 @@ class JSONRPCClient:
                 raise JSONRPCException("Connection closed with partial response")
             self._text += self._utf8.decode(chunk)
 
-    def call(self, method, params=None):
+    def call(self, method, params=None, raw=False):
         """Call `method`; returns the result or raises JSONRPCException."""
-        req_id = self.send(method, params)
+        req_id = self.send(method, params, raw)
         while True:
             resp = self.recv()
             if resp.get("id") == req_id or resp.get("id") is None:
@@ -224,7 +225,7 @@ def build_parser():
                 params = json.loads(args.params)
             except ValueError as e:
                 raise JSONRPCException("params are not valid JSON: %s" % e)
-        result = client_factory(args).call(args.method, params)
+        result = client_factory(args).call(args.method, params, raw=True)
         print(json.dumps(result, indent=2))
         return None
 
