@@ -62,6 +62,7 @@ struct perf_opts {
 	bool		verify_check;
 	bool		json;
 	bool		wait;
+	bool		echo;
 	uint64_t	size;
 	uint32_t	seed;
 	uint32_t	timeout_ms;
@@ -555,6 +556,23 @@ worker_main(void *arg)
 	return NULL;
 }
 
+static pthread_t g_echo_th[PERF_MAX_QUEUES];
+static _Atomic bool g_echo_stop;
+
+/* --echo: the in-process null device for one queue. */
+static void *
+echo_main(void *arg)
+{
+	struct virtio_vq *vq = arg;
+
+	while (!atomic_load_explicit(&g_echo_stop, memory_order_relaxed)) {
+		if (virtio_vq_echo_serve(vq, 256) == 0) {
+			__builtin_ia32_pause();
+		}
+	}
+	return NULL;
+}
+
 /* ---- setup and report ---- */
 
 static void
@@ -667,12 +685,14 @@ usage(FILE *f)
 		"        -w randread|randwrite|read|write|randrw [-M READ_PCT] -q QD -o SIZE\n"
 		"        -T SECONDS [--queues N] [-c CPUMASK] [--packed] [--verify] [--json]\n"
 		"        [--wait] [--size BYTES] [--seed N] [--queue-size N] [--timeout-ms N]\n"
-		"        [--verify-fill | --verify-check]\n"
+		"        [--verify-fill | --verify-check] | --echo ...\n"
 		"  --verify        tag every written block with (lba, generation, seed), check\n"
 		"                  every read, read the region back at the end\n"
 		"  --verify-fill   write the region once (generation 1) and exit\n"
 		"  --verify-check  read the region and check generation 1 (after --verify-fill)\n"
 		"  --wait          sleep on the call eventfd instead of busy-polling\n"
+		"  --echo          no server: an in-process null device completes every request\n"
+		"                  (one thread per queue) - measures the client's own ceiling\n"
 		"exit: 0 ok, 1 I/O errors or mismatches, 2 usage, 3 connection/setup failure\n");
 }
 
@@ -708,7 +728,7 @@ static int
 parse_args(int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_LUN, O_QUEUES, O_PACKED, O_VERIFY, O_JSON, O_WAIT, O_SIZE,
-	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK };
+	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO };
 	static const struct option lopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"type", required_argument, NULL, 't'},
@@ -721,6 +741,7 @@ parse_args(int argc, char **argv)
 		{"verify-check", no_argument, NULL, O_CHECK},
 		{"json", no_argument, NULL, O_JSON},
 		{"wait", no_argument, NULL, O_WAIT},
+		{"echo", no_argument, NULL, O_ECHO},
 		{"size", required_argument, NULL, O_SIZE},
 		{"seed", required_argument, NULL, O_SEED},
 		{"queue-size", required_argument, NULL, O_QSIZE},
@@ -824,6 +845,9 @@ parse_args(int argc, char **argv)
 		case O_WAIT:
 			g_o.wait = true;
 			break;
+		case O_ECHO:
+			g_o.echo = true;
+			break;
 		case O_SIZE:
 			if (util_parse_u64(optarg, &v64) != 0) {
 				if (parse_u32(optarg, &v, UINT32_MAX)) {
@@ -855,6 +879,14 @@ parse_args(int argc, char **argv)
 		default:
 			return -EINVAL;
 		}
+	}
+	if (g_o.echo) {
+		if (g_o.sock != NULL || g_o.verify || g_o.verify_fill || g_o.verify_check ||
+		    g_o.wait) {
+			fprintf(stderr, "--echo excludes -s, --wait and the verify modes\n");
+			return -EINVAL;
+		}
+		g_o.sock = "echo";
 	}
 	if (g_o.sock == NULL || optind != argc) {
 		usage(stderr);
@@ -916,7 +948,11 @@ main(int argc, char **argv)
 	dopts.slots_per_queue = (uint16_t)g_o.qd + 1;
 	dopts.mem_size = VHD_ALIGN_UP(per_queue * dopts.num_queues + (1u << 20), 1ull << 21);
 
-	rc = virtio_dev_open(&dopts, &g_dev);
+	if (g_o.echo) {
+		rc = virtio_dev_create_loopback(&dopts, &g_dev);
+	} else {
+		rc = virtio_dev_open(&dopts, &g_dev);
+	}
 	if (rc != 0) {
 		fprintf(stderr, "vhost-perf: %s: %s\n", g_o.sock, strerror(-rc));
 		return 3;
@@ -1023,6 +1059,10 @@ main(int argc, char **argv)
 		}
 	}
 	t0 = now_ns();
+	for (i = 0; g_o.echo && i < g_o.nqueues; i++) {
+		pthread_create(&g_echo_th[i], NULL, echo_main,
+			       virtio_dev_vq(g_dev, (uint16_t)(first_rq + i)));
+	}
 	for (i = 0; i < g_o.nqueues; i++) {
 		pthread_create(&g_workers[i].th, NULL, worker_main, &g_workers[i]);
 	}
@@ -1060,6 +1100,10 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < g_o.nqueues; i++) {
 		pthread_join(g_workers[i].th, NULL);
+	}
+	atomic_store(&g_echo_stop, true);
+	for (i = 0; g_o.echo && i < g_o.nqueues; i++) {
+		pthread_join(g_echo_th[i], NULL);
 	}
 	secs = (double)(VHD_MIN(now_ns(), g_run_end) - g_run_start) / 1e9;
 	if (g_o.verify_fill) {

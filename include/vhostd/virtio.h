@@ -290,6 +290,22 @@ bool virtio_vq_has_used(struct virtio_vq *vq);
  */
 int virtio_vq_wait(struct virtio_vq *vq, uint32_t timeout_ms);
 
+/*
+ * Loopback ("null echo"): a device with no socket and no backend process.
+ * Its rings are served in-process by virtio_vq_echo_serve(), which completes
+ * every available request with status OK without touching the data, so a
+ * client's own per-I/O cost can be measured. Features: VERSION_1,
+ * INDIRECT_DESC, EVENT_IDX, RING_PACKED with opts->packed.
+ * virtio_dev_get_config() answers a 1 GiB disk of 512-byte blocks.
+ */
+int virtio_dev_create_loopback(const struct virtio_dev_opts *opts, struct virtio_dev **dev);
+/*
+ * Device side of a loopback vq: complete up to `max` available requests in
+ * order (status byte / SCSI response = OK, used len 1). Safe to run on one
+ * thread while another drives the vq as the driver. Returns the number done.
+ */
+int virtio_vq_echo_serve(struct virtio_vq *vq, uint32_t max);
+
 /* ---- low-level ring access for hostile tests --------------------------- */
 
 /*

@@ -78,6 +78,7 @@ struct virtio_dev {
 	int			sock;
 	bool			connected;
 	bool			started;
+	bool			loopback;
 	uint64_t		offered;
 	uint64_t		features;
 	uint64_t		protocol_offered;
@@ -118,6 +119,9 @@ virtio_dev_is_connected(struct virtio_dev *dev)
 {
 	struct pollfd pfd = {.fd = dev->sock, .events = POLLRDHUP};
 
+	if (dev->loopback) {
+		return true;
+	}
 	if (!dev->connected || dev->sock < 0) {
 		return false;
 	}
@@ -604,20 +608,16 @@ dev_start_vq(struct virtio_dev *dev, struct virtio_vq *vq)
 	return rc;
 }
 
-int
-virtio_dev_start(struct virtio_dev *dev)
+/* Guest memory and rings, no messages. */
+static int
+dev_setup_rings(struct virtio_dev *dev)
 {
 	struct virtio_mem_region_spec one = {.gpa = 0};
-	struct vhost_user_mem mt = {0};
-	int fds[VIRTIO_MEM_MAX_REGIONS];
 	uint16_t qsize = dev->opts.queue_size ? dev->opts.queue_size : 128;
 	uint16_t nslots;
 	uint32_t i;
 	int rc;
 
-	if (dev->started) {
-		return -EALREADY;
-	}
 	dev->nvqs = dev->opts.num_queues;
 	if (dev->nvqs == 0) {
 		dev->nvqs = dev->opts.type == VIRTIO_DEV_SCSI ? 3 : 1;
@@ -651,10 +651,78 @@ virtio_dev_start(struct virtio_dev *dev)
 				    nslots);
 		dev->vqs[i].dev = dev;
 		if (rc != 0) {
-			VHD_ERRLOG("%s: vq %u: guest memory too small for the rings\n", dev->path,
-				   i);
+			VHD_ERRLOG("%s: vq %u: cannot set up its rings: %s\n", dev->path, i,
+				   strerror(-rc));
 			return rc;
 		}
+		dev->vqs[i].echo_scsi = dev->opts.type == VIRTIO_DEV_SCSI;
+	}
+	return 0;
+}
+
+int
+virtio_dev_create_loopback(const struct virtio_dev_opts *opts, struct virtio_dev **devp)
+{
+	struct virtio_dev *dev;
+	uint32_t i;
+	int rc;
+
+	if (opts == NULL || devp == NULL) {
+		return -EINVAL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (dev == NULL) {
+		return -ENOMEM;
+	}
+	dev->opts = *opts;
+	dev->sock = -1;
+	dev->inflight_fd = -1;
+	dev->loopback = true;
+	snprintf(dev->path, sizeof(dev->path), "loopback");
+	dev->opts.socket_path = dev->path;
+	dev->offered = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+		       (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_PACKED) |
+		       (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |
+		       (1ull << VIRTIO_BLK_F_MQ);
+	dev->features = dev->offered & dev_supported_features(dev);
+	dev->max_queues = VIRTIO_MAX_VQS;
+	rc = dev_setup_rings(dev);
+	if (rc != 0) {
+		virtio_dev_destroy(dev);
+		return rc;
+	}
+	/* The echo device polls: never kick it. */
+	for (i = 0; i < dev->nvqs; i++) {
+		struct virtio_vq *vq = &dev->vqs[i];
+
+		if (vq->packed) {
+			vq->device_ev->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+		} else {
+			vq->used->flags = VRING_USED_F_NO_NOTIFY;
+			*(uint16_t *)&vq->used->ring[vq->size] = (uint16_t)0x8000;
+		}
+		vq->echo_wrap = true;
+	}
+	dev->started = true;
+	*devp = dev;
+	return 0;
+}
+
+int
+virtio_dev_start(struct virtio_dev *dev)
+{
+	struct vhost_user_mem mt = {0};
+	int fds[VIRTIO_MEM_MAX_REGIONS];
+	uint16_t qsize = dev->opts.queue_size ? dev->opts.queue_size : 128;
+	uint32_t i;
+	int rc;
+
+	if (dev->started) {
+		return -EALREADY;
+	}
+	rc = dev_setup_rings(dev);
+	if (rc != 0) {
+		return rc;
 	}
 
 	rc = msg_set_u64(dev, VHOST_USER_SET_FEATURES, dev->features);
@@ -850,6 +918,16 @@ virtio_dev_get_config(struct virtio_dev *dev, void *buf, uint32_t offset, uint32
 	uint32_t rsize = sizeof(cfg);
 	int rc;
 
+	if (dev->loopback) {
+		struct virtio_blk_config bc = {.capacity = (1ull << 30) / 512, .blk_size = 512,
+					       .num_queues = dev->nvqs, .seg_max = 62};
+
+		if ((uint64_t)offset + size > sizeof(bc)) {
+			return -EINVAL;
+		}
+		memcpy(buf, (uint8_t *)&bc + offset, size);
+		return 0;
+	}
 	if (!(dev->protocol & (1ull << VHOST_USER_PROTOCOL_F_CONFIG))) {
 		return -ENOTSUP;
 	}

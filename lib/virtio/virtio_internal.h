@@ -90,6 +90,12 @@ struct virtio_vq {
 	uint16_t		req_free_head;
 	uint32_t		inflight;
 
+	/* loopback device side (virtio_vq_echo_serve) */
+	uint16_t		echo_avail;	/* split: next avail idx; packed: position */
+	uint16_t		echo_used;	/* split: used idx */
+	bool			echo_wrap;	/* packed wrap counter (avail == used in order) */
+	bool			echo_scsi;
+
 	/* scsi eventq buffers */
 	struct virtio_scsi_event	*events;
 	uint16_t		nevents;

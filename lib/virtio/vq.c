@@ -715,3 +715,146 @@ virtio_vq_raw_get_used(struct virtio_vq *vq, uint32_t *id, uint32_t *len)
 	}
 	return 0;
 }
+
+/* ---- loopback device side ---- */
+
+/* Complete one chain: find the status/response buffer and mark it OK. */
+static void
+echo_complete_buf(struct virtio_vq *vq, uint64_t first_wr_gpa, uint32_t first_wr_len,
+		  uint64_t last_gpa)
+{
+	uint8_t *p;
+
+	if (vq->echo_scsi) {
+		p = virtio_mem_gpa_to_hva(vq->mem, first_wr_gpa, first_wr_len);
+		if (p != NULL && first_wr_len >= sizeof(struct virtio_scsi_cmd_resp)) {
+			struct virtio_scsi_cmd_resp *r = (struct virtio_scsi_cmd_resp *)p;
+
+			r->response = VIRTIO_SCSI_S_OK;
+			r->status = 0;
+			r->sense_len = 0;
+			r->resid = 0;
+		} else if (p != NULL) {
+			*p = 0;	/* TMF / AN response byte */
+		}
+		return;
+	}
+	p = virtio_mem_gpa_to_hva(vq->mem, last_gpa, 1);
+	if (p != NULL) {
+		*p = VIRTIO_BLK_S_OK;
+	}
+}
+
+/* Walk the (possibly indirect) table of a chain for its writable/last buffers. */
+static void
+echo_table(struct virtio_vq *vq, uint64_t gpa, uint32_t len, uint64_t *first_wr,
+	   uint32_t *first_wr_len, uint64_t *last)
+{
+	struct vring_desc *t = virtio_mem_gpa_to_hva(vq->mem, gpa, len);
+	uint32_t n = len / 16, i;
+
+	if (t == NULL || n == 0) {
+		return;
+	}
+	/* split and packed indirect entries share addr/len/flags offsets for our purpose */
+	for (i = 0; i < n; i++) {
+		uint16_t flags = vq->packed ? ((struct vring_packed_desc *)t)[i].flags : t[i].flags;
+		uint64_t a = vq->packed ? ((struct vring_packed_desc *)t)[i].addr : t[i].addr;
+		uint32_t l = vq->packed ? ((struct vring_packed_desc *)t)[i].len : t[i].len;
+
+		if ((flags & VRING_DESC_F_WRITE) && *first_wr == UINT64_MAX) {
+			*first_wr = a;
+			*first_wr_len = l;
+		}
+		*last = a + l - 1;
+	}
+}
+
+int
+virtio_vq_echo_serve(struct virtio_vq *vq, uint32_t max)
+{
+	uint32_t done = 0;
+
+	if (vq->packed) {
+		while (done < max) {
+			struct vring_packed_desc *d = &vq->pdesc[vq->echo_avail];
+			uint16_t flags = VQ_LOAD_ACQ(&d->flags), head = vq->echo_avail, id = 0;
+			uint16_t pos = vq->echo_avail, n = 0;
+			uint64_t first_wr = UINT64_MAX, last = 0;
+			uint32_t first_wr_len = 0;
+			bool wrap = vq->echo_wrap;
+
+			if (((flags & PACKED_AVAIL) != 0) != wrap || ((flags & PACKED_USED) != 0) == wrap) {
+				break;
+			}
+			for (;;) {
+				d = &vq->pdesc[pos];
+				flags = d->flags;
+				id = d->id;
+				if (flags & VRING_DESC_F_INDIRECT) {
+					echo_table(vq, d->addr, d->len, &first_wr, &first_wr_len, &last);
+				} else {
+					if ((flags & VRING_DESC_F_WRITE) && first_wr == UINT64_MAX) {
+						first_wr = d->addr;
+						first_wr_len = d->len;
+					}
+					last = d->addr + d->len - 1;
+				}
+				n++;
+				if (++pos == vq->size) {
+					pos = 0;
+					wrap = !wrap;
+				}
+				if (!(flags & VRING_DESC_F_NEXT) || n >= vq->size) {
+					break;
+				}
+			}
+			echo_complete_buf(vq, first_wr, first_wr_len, last);
+			d = &vq->pdesc[head];
+			d->id = id;
+			d->len = 1;
+			VQ_STORE_REL(&d->flags, (uint16_t)(vq->echo_wrap ? (PACKED_AVAIL | PACKED_USED) : 0));
+			vq->echo_avail = pos;
+			vq->echo_wrap = wrap;
+			done++;
+		}
+		return (int)done;
+	}
+	{
+		uint16_t avail_idx = VQ_LOAD_ACQ(&vq->avail->idx);
+
+		while (vq->echo_avail != avail_idx && done < max) {
+			uint16_t head = vq->avail->ring[vq->echo_avail & (vq->size - 1)], idx = head;
+			uint64_t first_wr = UINT64_MAX, last = 0;
+			uint32_t first_wr_len = 0, n = 0;
+
+			vq->echo_avail++;
+			while (idx < vq->size && n++ < vq->size) {
+				struct vring_desc *d = &vq->desc[idx];
+
+				if (d->flags & VRING_DESC_F_INDIRECT) {
+					echo_table(vq, d->addr, d->len, &first_wr, &first_wr_len, &last);
+				} else {
+					if ((d->flags & VRING_DESC_F_WRITE) && first_wr == UINT64_MAX) {
+						first_wr = d->addr;
+						first_wr_len = d->len;
+					}
+					last = d->addr + d->len - 1;
+				}
+				if (!(d->flags & VRING_DESC_F_NEXT)) {
+					break;
+				}
+				idx = d->next;
+			}
+			echo_complete_buf(vq, first_wr, first_wr_len, last);
+			vq->used->ring[vq->echo_used & (vq->size - 1)].id = head;
+			vq->used->ring[vq->echo_used & (vq->size - 1)].len = 1;
+			vq->echo_used++;
+			done++;
+		}
+		if (done) {
+			VQ_STORE_REL(&vq->used->idx, vq->echo_used);
+		}
+	}
+	return (int)done;
+}

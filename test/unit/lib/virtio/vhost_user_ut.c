@@ -500,6 +500,73 @@ test_raw_msg(void **state)
 	fb_stop(&fb);
 }
 
+static int g_done;
+
+static void
+echo_cb(void *arg, const struct virtio_req_result *res)
+{
+	assert_int_equal(res->status, 0);
+	assert_int_equal(res->used_len, 1);
+	if (res->scsi) {
+		assert_int_equal(res->scsi->status, 0);
+	}
+	g_done++;
+}
+
+static void
+loopback_echo(bool packed, enum virtio_dev_type type)
+{
+	struct virtio_dev_opts o = {.packed = packed, .type = type, .queue_size = 16,
+				    .num_queues = type == VIRTIO_DEV_SCSI ? 3 : 2};
+	struct virtio_dev *dev = NULL;
+	struct virtio_vq *vq;
+	struct iovec iov[5];
+	uint8_t cfg[60], cdb[16] = {0x88};
+	int i, round, rc;
+
+	assert_int_equal(virtio_dev_create_loopback(&o, &dev), 0);
+	assert_int_equal(virtio_dev_has_feature(dev, VIRTIO_F_RING_PACKED), packed);
+	assert_true(virtio_dev_is_connected(dev));
+	assert_int_equal(virtio_dev_get_config(dev, cfg, 0, 60), 0);
+	assert_int_equal(virtio_dev_get_config(dev, cfg, 0, sizeof(struct virtio_blk_config) + 1), -EINVAL);
+	vq = virtio_dev_vq(dev, type == VIRTIO_DEV_SCSI ? 2 : 1);
+	for (i = 0; i < 5; i++) {
+		iov[i].iov_base = virtio_mem_alloc(virtio_dev_mem(dev), 512, 512);
+		iov[i].iov_len = 512;
+	}
+	g_done = 0;
+	for (round = 0; round < 100; round++) {
+		/* 1 iov: direct chain of 3; 5 iovs: indirect */
+		for (i = 0; i < 4; i++) {
+			if (type == VIRTIO_DEV_SCSI) {
+				rc = virtio_scsi_submit(vq, 0, 0, cdb, 16, iov, i & 1 ? 5 : 1,
+							false, echo_cb, NULL);
+			} else {
+				rc = virtio_blk_submit(vq, VIRTIO_BLK_T_IN, 0, iov, i & 1 ? 5 : 1,
+						       echo_cb, NULL);
+			}
+			assert_int_equal(rc, 0);
+		}
+		virtio_vq_notify(vq);
+		assert_int_equal(virtio_vq_echo_serve(vq, 3), 3);
+		assert_int_equal(virtio_vq_echo_serve(vq, 100), 1);
+		assert_int_equal(virtio_vq_echo_serve(vq, 100), 0);
+		assert_int_equal(virtio_vq_process(vq, 100), 4);
+	}
+	assert_int_equal(g_done, 400);
+	assert_int_equal(virtio_vq_inflight(vq), 0);
+	virtio_dev_destroy(dev);
+}
+
+static void
+test_loopback_echo(void **state)
+{
+	loopback_echo(false, VIRTIO_DEV_BLK);
+	loopback_echo(true, VIRTIO_DEV_BLK);
+	loopback_echo(false, VIRTIO_DEV_SCSI);
+	loopback_echo(true, VIRTIO_DEV_SCSI);
+}
+
 int
 main(void)
 {
@@ -516,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_peer_gone_while_waiting),
 		cmocka_unit_test(test_wait_times_out),
 		cmocka_unit_test(test_raw_msg),
+		cmocka_unit_test(test_loopback_echo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
