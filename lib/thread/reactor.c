@@ -146,10 +146,8 @@ reactor_add_thread(struct thread *t)
 }
 
 void
-reactor_notify_msg(struct thread *t)
+reactor_notify_msg(struct reactor *r)
 {
-	struct reactor *r = t->reactor;
-
 	if (r == NULL) {
 		return;
 	}
@@ -192,7 +190,6 @@ reactor_destroy_thread(struct reactor *r, struct thread *t)
 	pthread_mutex_unlock(&r->lock);
 	__atomic_fetch_sub(&r->nthreads, 1, __ATOMIC_RELAXED);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, t->epfd, NULL);
-	t->reactor = NULL;
 	thread_release(t);
 }
 
@@ -302,7 +299,7 @@ reactor_run(struct reactor *r)
 	bool busy;
 	int n, rc;
 
-	r->tid = gettid();
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELAXED);
 	last = last_busy = last_fd = util_get_ticks();
 	while (!__atomic_load_n(&g_reactors_stop, __ATOMIC_RELAXED)) {
 		if (__atomic_load_n(&r->has_pending, __ATOMIC_RELAXED)) {

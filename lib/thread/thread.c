@@ -209,6 +209,7 @@ thread_run_msgs(struct thread *t, uint32_t max)
 int
 thread_send_msg(struct thread *t, thread_msg_fn fn, void *ctx)
 {
+	struct reactor *r;
 	int rc;
 
 	if (t == NULL || fn == NULL) {
@@ -217,11 +218,16 @@ thread_send_msg(struct thread *t, thread_msg_fn fn, void *ctx)
 	if (thread_state(t) == THREAD_STATE_EXITED) {
 		return -EINVAL;
 	}
+	/*
+	 * Read before enqueueing: once the message is in, the thread may run
+	 * it, exit and be freed before this call returns.
+	 */
+	r = t->reactor;
 	rc = msg_ring_enqueue(t, fn, ctx);
 	if (rc != 0) {
 		return rc;
 	}
-	reactor_notify_msg(t);
+	reactor_notify_msg(r);
 	return 0;
 }
 

@@ -136,6 +136,7 @@ void thread_release(struct thread *t);
 /* reactor.c */
 int reactor_place_thread(struct thread *t, const struct cpuset *mask);
 void reactor_add_thread(struct thread *t);
-void reactor_notify_msg(struct thread *t);
+/* A message was queued for a thread of `r` (NULL: hand-polled thread). */
+void reactor_notify_msg(struct reactor *r);
 
 #endif /* VHOSTD_THREAD_PRIV_H */

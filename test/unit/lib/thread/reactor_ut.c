@@ -446,16 +446,17 @@ test_reactor_interrupt_sleeps_and_wakes(void **state)
 	/* A timed poller wakes the reactor through its timerfd, and nothing else does. */
 	get_stats(st);
 	sleeps0 = st[1].sleeps;
-	g_timed.runs = 0;
+	__atomic_store_n(&g_timed.runs, 0, __ATOMIC_RELAXED);
 	assert_int_equal(thread_send_msg(b, timed_start, NULL), 0);
 	cpu = idle_cpu_percent(210);
 	assert_int_equal(thread_send_msg(b, timed_stop, NULL), 0);
 	print_message("interrupt mode, 20 ms timer: %u runs in 210 ms, %.3f%% cpu\n",
-		      g_timed.runs, cpu);
-	assert_true(g_timed.runs >= 5 && g_timed.runs <= 11);
+		      __atomic_load_n(&g_timed.runs, __ATOMIC_RELAXED), cpu);
+	assert_true(__atomic_load_n(&g_timed.runs, __ATOMIC_RELAXED) >= 5);
+	assert_true(__atomic_load_n(&g_timed.runs, __ATOMIC_RELAXED) <= 11);
 	assert_true(cpu < 2.0);
 	get_stats(st);
-	assert_true(st[1].sleeps >= sleeps0 + g_timed.runs);
+	assert_true(st[1].sleeps >= sleeps0 + __atomic_load_n(&g_timed.runs, __ATOMIC_RELAXED));
 
 	check_fd_wakes(a, 200);
 	stop_reactors();
@@ -510,8 +511,8 @@ static bool
 busy_sleep_cb(void *ctx)
 {
 	__atomic_fetch_add(&g_busy.sleep_calls, 1, __ATOMIC_RELAXED);
-	if (g_busy.vetoes_left > 0) {
-		g_busy.vetoes_left--;
+	if (__atomic_load_n(&g_busy.vetoes_left, __ATOMIC_RELAXED) > 0) {
+		__atomic_fetch_sub(&g_busy.vetoes_left, 1, __ATOMIC_RELAXED);
 		return false;
 	}
 	return true;
@@ -565,7 +566,7 @@ test_reactor_adaptive_busy_then_sleep(void **state)
 	/* Idle but the sleep_cb vetoes 1000 times, then lets it sleep. */
 	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
 	assert_true(__atomic_load_n(&g_busy.sleep_calls, __ATOMIC_RELAXED) >= 1001);
-	assert_int_equal(g_busy.vetoes_left, 0);
+	assert_int_equal(__atomic_load_n(&g_busy.vetoes_left, __ATOMIC_RELAXED), 0);
 	assert_int_equal(thread_send_msg(b, busy_stop, NULL), 0);
 	assert_true(wait_until(busy_done, NULL, WAIT_MS));
 	stop_reactors();
