@@ -60,7 +60,8 @@ static bool g_shutting_down;
 static bool g_framework_started;
 static bool g_pidfile_written;
 
-static const char *g_short_opts = "m:r:S:c:L:hv";
+/* Leading colon: a missing value comes back as a colon, not as an unknown option. */
+static const char *g_short_opts = ":m:r:S:c:L:hv";
 enum {
 	OPT_STATE = 256,
 	OPT_WAIT_FOR_RPC,
@@ -187,10 +188,10 @@ parse_opts(int argc, char **argv)
 		case ':':
 			usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			if (optopt != 0) {
-				usage_error("unknown option '-%c'", optopt);
+			if (strncmp(argv[optind - 1], "--", 2) == 0) {
+				usage_error("unknown option or unexpected value '%s'", argv[optind - 1]);
 			}
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			usage_error("unknown option '-%c'", optopt);
 		}
 	}
 	if (optind < argc) {
