@@ -1537,8 +1537,7 @@ bdev_io_prep(struct bdev_desc *desc, struct io_channel *_ch, enum bdev_io_type t
 	if (VHD_UNLIKELY(bdev_io_is_write(type) && !desc->write)) {
 		return -EBADF;
 	}
-	if (type != BDEV_IO_TYPE_READ && type != BDEV_IO_TYPE_WRITE &&
-	    !bdev_io_type_supported(bdev, type)) {
+	if (type != BDEV_IO_TYPE_READ && !bdev_io_type_supported(bdev, type)) {
 		return -ENOTSUP;
 	}
 	blockcnt = bdev_get_num_blocks(bdev);
