@@ -192,25 +192,67 @@ vhost_get_sock_dir(void)
 	return g_sock_dir;
 }
 
-int
-vhost_lib_init(void)
+/*
+ * rte_eal_init runs on a helper thread started by the subsystem init: it
+ * takes ~100 ms even statically linked (TSC calibration sleeps), which must
+ * not delay the daemon's start-up, and it pins its calling thread to the
+ * main lcore, which must not be a reactor. The first controller waits for it.
+ */
+static pthread_t g_eal_tid;
+static bool g_eal_started;
+static bool g_eal_joined;
+static int g_eal_rc;
+static uint64_t g_eal_ms;
+
+static void *
+vhost_eal_thread(void *arg)
 {
 	static cookie_io_functions_t log_fns = {.write = vhost_rte_log_write};
-	const struct cpuset *mask;
-	cpu_set_t saved;
+	char *argv[16];
 	char lcore[16], prefix[64];
-	char *argv[] = {
-		"vhostd", "-l", lcore, "--no-huge", "--no-pci", "--no-shconf", "-m", "64",
-		"--no-telemetry", "--file-prefix", prefix, "--log-level", "lib.vhost.*:notice",
-		NULL,
-	};
-	int argc = (int)VHD_COUNTOF(argv) - 1;
-	bool have_saved;
 	uint64_t t0 = util_now_us();
+	int argc = 0, cpu = (int)(intptr_t)arg;
 	FILE *stream;
+
+	pthread_setname_np(pthread_self(), "vhost-eal-init");
+	snprintf(lcore, sizeof(lcore), "%d", cpu);
+	snprintf(prefix, sizeof(prefix), "vhostd%d", (int)getpid());
+	argv[argc++] = "vhostd";
+	argv[argc++] = "-l";
+	argv[argc++] = lcore;
+	argv[argc++] = "--no-huge";
+	argv[argc++] = "--no-pci";
+	argv[argc++] = "--no-shconf";
+	argv[argc++] = "-m";
+	argv[argc++] = "64";
+	argv[argc++] = "--no-telemetry";
+	argv[argc++] = "--file-prefix";
+	argv[argc++] = prefix;
+	argv[argc++] = "--log-level";
+	argv[argc++] = "lib.vhost.*:notice";
+	argv[argc] = NULL;
+
+	stream = fopencookie(NULL, "w", log_fns);
+	if (stream != NULL) {
+		setvbuf(stream, NULL, _IOLBF, 0);
+		rte_openlog_stream(stream);
+	}
+	if (rte_eal_init(argc, argv) < 0) {
+		g_eal_rc = -(rte_errno ? rte_errno : EINVAL);
+		VHD_ERRLOG("vhost: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+		return NULL;
+	}
+	g_eal_ms = (util_now_us() - t0) / 1000;
+	return NULL;
+}
+
+static int
+vhost_eal_start(void)
+{
+	const struct cpuset *mask;
 	int cpu = 0, rc;
 
-	if (g_eal_ready) {
+	if (g_eal_started) {
 		return 0;
 	}
 	vhost_sock_options_load();
@@ -218,27 +260,55 @@ vhost_lib_init(void)
 	if (mask != NULL && cpuset_next(mask, 0) >= 0) {
 		cpu = cpuset_next(mask, 0);
 	}
-	snprintf(lcore, sizeof(lcore), "%d", cpu);
-	snprintf(prefix, sizeof(prefix), "vhostd%d", (int)getpid());
+	/* Let EAL's control threads (vhost-events) float over every CPU but the main
+	 * lcore, rather than inherit the pinned mask of the reactor calling us. */
+	{
+		pthread_attr_t attr;
+		cpu_set_t all;
+		long i, n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	stream = fopencookie(NULL, "w", log_fns);
-	if (stream != NULL) {
-		setvbuf(stream, NULL, _IOLBF, 0);
-		rte_openlog_stream(stream);
+		CPU_ZERO(&all);
+		for (i = 0; i < n && i < CPU_SETSIZE; i++) {
+			CPU_SET(i, &all);
+		}
+		pthread_attr_init(&attr);
+		pthread_attr_setaffinity_np(&attr, sizeof(all), &all);
+		rc = pthread_create(&g_eal_tid, &attr, vhost_eal_thread, (void *)(intptr_t)cpu);
+		pthread_attr_destroy(&attr);
 	}
-	/* rte_eal_init pins the calling thread to its main lcore: keep the reactor's mask. */
-	have_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
-	rc = rte_eal_init(argc, argv);
-	if (have_saved) {
-		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+	if (rc != 0) {
+		return -rc;
 	}
-	if (rc < 0) {
-		VHD_ERRLOG("vhost: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-		return -(rte_errno ? rte_errno : EINVAL);
+	g_eal_started = true;
+	return 0;
+}
+
+int
+vhost_lib_init(void)
+{
+	uint64_t t0;
+	int rc;
+
+	if (g_eal_ready) {
+		return 0;
+	}
+	if (g_eal_joined) {
+		return g_eal_rc;
+	}
+	rc = vhost_eal_start();
+	if (rc != 0) {
+		return rc;
+	}
+	t0 = util_now_us();
+	pthread_join(g_eal_tid, NULL);
+	g_eal_joined = true;
+	if (g_eal_rc != 0) {
+		return g_eal_rc;
 	}
 	g_eal_ready = true;
-	VHD_NOTICELOG("vhost: DPDK EAL ready in %llu ms (lcore %d, no hugepages)\n",
-		      (unsigned long long)((util_now_us() - t0) / 1000), cpu);
+	VHD_NOTICELOG("vhost: DPDK EAL ready: init took %llu ms, waited %llu ms (no hugepages)\n",
+		      (unsigned long long)g_eal_ms,
+		      (unsigned long long)((util_now_us() - t0) / 1000));
 	return 0;
 }
 
@@ -1455,7 +1525,8 @@ vhost_controller_delete(const char *name, bool force, void (*cb)(void *cb_arg, i
 static int
 vhost_subsystem_init(void)
 {
-	return vhost_lib_init();
+	/* Start EAL in the background; the first controller waits for it. */
+	return vhost_eal_start();
 }
 
 struct vhost_fini_ctx {
