@@ -1486,6 +1486,7 @@ cmd_report_opcodes(struct scsi_task *task)
 			buf[1] |= 0x03;		/* supported, standard */
 			scsi_put16(&buf[2], d->cdb_len);
 			memcpy(&buf[4], d->usage, d->cdb_len);
+			buf[4] = d->opcode;	/* usage data starts with the opcode */
 			off = 4 + d->cdb_len;
 			if (rctd) {
 				off += rsoc_timeouts(&buf[off]);

@@ -732,7 +732,7 @@ scsi_lun_release_msg(void *ctx)
 	dev->num_luns--;
 	scsi_lun_free(lun);
 	scsi_dev_luns_changed(dev, id);
-	VHD_NOTICELOG("scsi %s: LUN %u removed\n", dev->name, id);
+	VHD_INFOLOG("scsi %s: LUN %u removed\n", dev->name, id);
 	if (dev->event_cb != NULL) {
 		dev->event_cb(dev, id, SCSI_LUN_EVENT_REMOVED, dev->event_ctx);
 	}
