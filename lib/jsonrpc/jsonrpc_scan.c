@@ -303,7 +303,7 @@ jsonrpc_scan_raw(const char *text, size_t len, char *key, size_t key_size, int *
 			}
 			while (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' ||
 					   *p == 'E' || *p == '+' || *p == '-' ||
-					   (*p >= 'A' && *p <= 'z'))) {
+					   (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))) {
 				if (!(*p >= '0' && *p <= '9')) {
 					integer = false;
 				}
