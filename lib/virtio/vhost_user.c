@@ -23,7 +23,7 @@
 
 VHD_LOG_REGISTER_COMPONENT(virtio)
 
-#define VIRTIO_MAX_VQS 64
+#define VIRTIO_MAX_VQS 1024
 
 struct vhost_user_hdr {
 	uint32_t	request;
@@ -65,12 +65,13 @@ struct vhost_user_config {
 	uint8_t		region[256];
 };
 
+/* Not packed: 24 bytes on the wire, as QEMU and DPDK define it. */
 struct vhost_user_inflight {
 	uint64_t	mmap_size;
 	uint64_t	mmap_offset;
 	uint16_t	num_queues;
 	uint16_t	queue_size;
-} __attribute__((packed));
+};
 
 struct virtio_dev {
 	struct virtio_dev_opts	opts;

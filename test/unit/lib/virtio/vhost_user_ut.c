@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,6 +52,9 @@ struct fake_backend {
 	uint64_t	features_set;
 	uint64_t	protocol_set;
 	bool		ack_flags_seen;
+	uint32_t	inflight_get_size;
+	int		inflight_set_fds;
+	uint64_t	status;
 };
 
 struct msg {
@@ -101,6 +105,26 @@ fb_reply(int fd, uint32_t req, const void *p, uint32_t size)
 
 	memcpy(m.payload, p, size);
 	n = send(fd, &m, 12 + size, MSG_NOSIGNAL);
+	(void)n;
+}
+
+static void
+fb_reply_fd(int fd, uint32_t req, const void *p, uint32_t size, int sendfd)
+{
+	struct msg m = {.request = req, .flags = 0x1 | VHOST_USER_FLAG_REPLY, .size = size};
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&m, 12 + size};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	memcpy(m.payload, p, size);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &sendfd, sizeof(int));
+	n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	(void)n;
 }
 
@@ -159,7 +183,10 @@ fb_main(void *arg)
 			fb_reply_u64(fd, m.request,
 				     (1ull << VHOST_USER_PROTOCOL_F_MQ) |
 				     (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
-				     (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << 5));
+				     (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << 5) |
+				     (fb->mode == FB_GOOD ?
+				      (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
+				      (1ull << VHOST_USER_PROTOCOL_F_STATUS) : 0));
 			break;
 		case VHOST_USER_SET_PROTOCOL_FEATURES:
 			memcpy(&fb->protocol_set, m.payload, 8);
@@ -200,6 +227,28 @@ fb_main(void *arg)
 			fb_reply(fd, m.request, cfg, m.size);
 			break;
 		}
+		case VHOST_USER_GET_INFLIGHT_FD: {
+			uint64_t inf[3] = {0};
+			int mfd = memfd_create("fb-inflight", 0);
+
+			fb->inflight_get_size = m.size;
+			memcpy(inf, m.payload, sizeof(inf));
+			inf[0] = 8192;
+			inf[1] = 0;
+			assert_int_equal(ftruncate(mfd, 8192), 0);
+			fb_reply_fd(fd, m.request, inf, sizeof(inf), mfd);
+			close(mfd);
+			break;
+		}
+		case VHOST_USER_SET_INFLIGHT_FD:
+			fb->inflight_set_fds += nfds;
+			break;
+		case VHOST_USER_SET_STATUS:
+			memcpy(&fb->status, m.payload, 8);
+			break;
+		case VHOST_USER_GET_STATUS:
+			fb_reply_u64(fd, m.request, fb->status | VIRTIO_DEV_STATUS_NEEDS_RESET);
+			break;
 		case VHOST_USER_GET_VRING_BASE:
 			fb_reply(fd, m.request, m.payload, 8);
 			break;
@@ -271,7 +320,9 @@ test_connect_start_stop(void **state)
 	assert_int_equal(virtio_dev_offered_features(dev) >> 40 & 1, 1);
 	assert_int_equal(virtio_dev_protocol_features(dev),
 			 (1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
-			 (1ull << VHOST_USER_PROTOCOL_F_CONFIG));
+			 (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |
+			 (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
+			 (1ull << VHOST_USER_PROTOCOL_F_STATUS));
 	assert_int_equal(virtio_dev_max_queues(dev), 2);
 	assert_int_equal(virtio_dev_num_queues(dev), 0);
 	assert_null(virtio_dev_vq(dev, 0));
@@ -280,8 +331,9 @@ test_connect_start_stop(void **state)
 		assert_int_equal(cfg[i], 0x5a);
 	}
 	assert_int_equal(virtio_dev_get_config(dev, cfg, 0, 300), -EINVAL);
-	assert_int_equal(virtio_dev_get_status(dev, cfg), -ENOTSUP);
 	assert_int_equal(virtio_dev_start(dev), 0);
+	assert_int_equal(virtio_dev_get_status(dev, cfg), 0);
+	assert_int_equal(cfg[0], 0x0f | VIRTIO_DEV_STATUS_NEEDS_RESET);	/* DRIVER_OK was set */
 	assert_int_equal(virtio_dev_start(dev), -EALREADY);
 	assert_int_equal(virtio_dev_num_queues(dev), 2);
 	assert_non_null(virtio_dev_vq(dev, 1));
@@ -307,6 +359,8 @@ test_connect_start_stop(void **state)
 	assert_true(fb.features_set & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
 	assert_false(fb.features_set & (1ull << 40));
 	assert_int_equal(fb.reqs[fb.nreqs - 1], VHOST_USER_GET_VRING_BASE);
+	assert_int_equal(fb.inflight_get_size, 24);	/* QEMU's/DPDK's unpacked layout */
+	assert_int_equal(fb.inflight_set_fds, 1);
 }
 
 static void
@@ -331,6 +385,12 @@ test_packed_not_offered(void **state)
 	struct virtio_dev_opts o;
 	struct virtio_dev *dev = NULL;
 
+	fb_start(&fb, FB_NACK_MEM_TABLE);
+	o = opts_for(&fb);
+	assert_int_equal(virtio_dev_connect(&o, &dev), 0);
+	assert_int_equal(virtio_dev_get_status(dev, (uint8_t *)&o), -ENOTSUP);
+	virtio_dev_destroy(dev);
+	fb_stop(&fb);
 	fb_start(&fb, FB_GOOD);
 	o = opts_for(&fb);
 	o.packed = true;
