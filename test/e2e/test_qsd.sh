@@ -3,7 +3,8 @@
 # The blk e2e tests against qemu-storage-daemon, the reference peer: proves
 # the harness itself (guest build, boot, result protocol, host checks) with a
 # server known to work, so a vhostd failure is vhostd's. Runs every blk test
-# that QSD can serve (not packed, not resize). VHD_E2E_QSD_TESTS overrides the
+# that QSD can serve (not packed, not resize), and test_scsi.sh against QEMU's
+# own virtio-scsi (QSD has no vhost-user-scsi). VHD_E2E_QSD_TESTS overrides the
 # list (e.g. "test_blk.sh").
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -12,7 +13,7 @@ command -v qemu-storage-daemon >/dev/null || {
 	exit 77
 }
 fails=0
-for t in ${VHD_E2E_QSD_TESTS:-test_blk.sh test_blk_ro.sh test_blk_reboot.sh test_blk_kill.sh}; do
+for t in ${VHD_E2E_QSD_TESTS:-test_blk.sh test_blk_ro.sh test_blk_reboot.sh test_blk_kill.sh test_scsi.sh}; do
 	echo "==== $t (qsd)"
 	VHD_E2E_SERVER=qsd "$dir/$t"
 	rc=$?

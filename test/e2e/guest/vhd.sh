@@ -7,15 +7,27 @@
 # The host fails the run on any FAIL, on no PASS at all, or without VHD-DONE.
 vhd_nfail=0
 
+# Guest uptime in seconds, without forking.
+vhd_uptime()
+{
+	local up rest
+	read -r up rest </proc/uptime
+	echo "$up"
+}
+
 vhd_pass()
 {
-	echo "VHD-RESULT: PASS $*"
+	local up rest
+	read -r up rest </proc/uptime
+	echo "VHD-RESULT: PASS $* [t=$up]"
 }
 
 vhd_fail()
 {
+	local up rest
+	read -r up rest </proc/uptime
 	vhd_nfail=$((vhd_nfail + 1))
-	echo "VHD-RESULT: FAIL $*"
+	echo "VHD-RESULT: FAIL $* [t=$up]"
 }
 
 # vhd_check WHAT CMD...: run CMD (output on the console), PASS if it exits 0.

@@ -66,18 +66,21 @@ e2e_new_disk()
 	rm -f "$1" && truncate -s "$2" "$1"
 }
 
-# e2e_verify_host LOG FILE MIN: every "VHD-PATTERN: OFF LEN SEED" region the
-# guest reports must hold that pattern in FILE (read by the host, buffered),
-# and the guest must have reported at least MIN regions.
+# e2e_verify_host LOG FILE MIN [TARGET]: every "VHD-PATTERN: OFF LEN SEED"
+# region the guest reports (with TARGET: every "VHD-PATTERN: TARGET OFF LEN
+# SEED" one) must hold that pattern in FILE (read by the host, buffered), and
+# the guest must have reported at least MIN regions.
 e2e_verify_host()
 {
-	local log=$1 file=$2 min=$3 n=0 bad=0 off len seed
+	local log=$1 file=$2 min=$3 target=${4:-} n=0 bad=0 off len seed
 	while read -r off len seed; do
 		n=$((n + 1))
 		if ! VHD_TOOL_BUFFERED=1 "$E2E_VHD_TOOL" verify "$file" "$off" "$len" "$seed"; then
 			bad=$((bad + 1))
 		fi
-	done < <(grep -a '^VHD-PATTERN: ' "$log" | tr -d '\r' | awk '{ print $2, $3, $4 }' | sort -u)
+	done < <(grep -a '^VHD-PATTERN: ' "$log" | tr -d '\r' |
+		awk -v t="$target" '(t == "" && NF == 4) { print $2, $3, $4 }
+			(t != "" && NF == 5 && $2 == t) { print $3, $4, $5 }' | sort -u)
 	if [ $n -lt "$min" ]; then
 		e2e_fail "host check of $file: guest reported $n pattern regions, expected >= $min"
 		return 1
