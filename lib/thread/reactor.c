@@ -306,15 +306,18 @@ reactor_run(struct reactor *r)
 			reactor_adopt_threads(r);
 		}
 		busy = false;
+		now = last;
 		TAILQ_FOREACH_SAFE(t, &r->threads, rlink, tmp) {
-			if (thread_poll(t, 0) == POLLER_BUSY) {
+			if (thread_poll_ticks(t, 0, &now) == POLLER_BUSY) {
 				busy = true;
 			}
 			if (thread_is_exited(t)) {
 				reactor_destroy_thread(r, t);
 			}
 		}
-		now = util_get_ticks();
+		if (TAILQ_EMPTY(&r->threads)) {
+			now = util_get_ticks();
+		}
 		if (now - last_fd >= fd_check_ticks) {
 			last_fd = now;
 			n = epoll_wait(r->epfd, ev, REACTOR_EPOLL_BATCH, 0);

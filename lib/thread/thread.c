@@ -815,12 +815,16 @@ thread_check_exit(struct thread *t)
 	VHD_DEBUGLOG(thread, "thread %s exited\n", t->name);
 }
 
+/*
+ * `*ticks` is the time the iteration starts (util_get_ticks()) and becomes the
+ * time it ended, so a reactor reads the clock once per thread, not twice.
+ */
 int
-thread_poll(struct thread *t, uint32_t max_msgs)
+thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks)
 {
 	struct thread *saved = tls_thread;
 	struct poller *p, *tmp;
-	uint64_t start, now_us;
+	uint64_t start = *ticks, end, now_us;
 	uint32_t n;
 	int rc = POLLER_IDLE;
 
@@ -828,7 +832,6 @@ thread_poll(struct thread *t, uint32_t max_msgs)
 		return POLLER_IDLE;
 	}
 	tls_thread = t;
-	start = util_get_ticks();
 	if (t->need_sweep) {
 		thread_sweep_pollers(t);
 	}
@@ -852,7 +855,8 @@ thread_poll(struct thread *t, uint32_t max_msgs)
 		}
 	}
 
-	now_us = g_clock_us();
+	/* The clock only when a timed poller exists. */
+	now_us = TAILQ_EMPTY(&t->timed) ? 0 : g_clock_us();
 	while ((p = TAILQ_FIRST(&t->timed)) != NULL && p->next_run_us <= now_us) {
 		poller_list_remove(t, p);
 		if (p->state == POLLER_STATE_RUNNING && poller_run(t, p) == POLLER_BUSY) {
@@ -882,15 +886,23 @@ thread_poll(struct thread *t, uint32_t max_msgs)
 	}
 	thread_check_exit(t);
 
+	end = util_get_ticks();
 	if (rc == POLLER_BUSY) {
-		__atomic_store_n(&t->busy_ticks, t->busy_ticks + (util_get_ticks() - start),
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&t->busy_ticks, t->busy_ticks + (end - start), __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(&t->idle_ticks, t->idle_ticks + (util_get_ticks() - start),
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&t->idle_ticks, t->idle_ticks + (end - start), __ATOMIC_RELAXED);
 	}
+	*ticks = end;
 	tls_thread = saved;
 	return rc;
+}
+
+int
+thread_poll(struct thread *t, uint32_t max_msgs)
+{
+	uint64_t ticks = util_get_ticks();
+
+	return thread_poll_ticks(t, max_msgs, &ticks);
 }
 
 /* ---- thread_for_each ---------------------------------------------------------------- */

@@ -124,6 +124,8 @@ thread_state(const struct thread *t)
 }
 
 uint64_t thread_clock_us(void);
+/* thread_poll() taking the start time in *ticks and returning the end time there. */
+int thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks);
 /* Run the thread's ready fd handlers (epoll_wait 0). POLLER_BUSY if any did work. */
 int thread_run_interrupts(struct thread *t);
 /* Call the sleep_cbs; false if one of them cancels the sleep. */
