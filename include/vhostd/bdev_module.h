@@ -260,6 +260,16 @@ bdev_io_num_bytes(const struct bdev_io *bdev_io)
 	return bdev_io->num_blocks * bdev_io->bdev->blocklen;
 }
 
+/*
+ * Virtual bdevs: submit the same operation (type, range, iovecs) on a base
+ * descriptor/channel. Same contract as the bdev.h submit functions (0 or
+ * -errno; -ENOMEM: park with bdev_queue_io_wait on the base channel).
+ */
+int bdev_io_forward(struct bdev_io *bdev_io, struct bdev_desc *desc, struct io_channel *ch,
+		    bdev_io_completion_cb cb, void *cb_arg);
+/* Complete `bdev_io` with the status and errno of a finished base I/O. */
+void bdev_io_complete_like(struct bdev_io *bdev_io, const struct bdev_io *base_io);
+
 /* ---- statistics and helpers used by the RPC layer and virtual bdevs ---- */
 
 typedef void (*bdev_get_iostat_cb)(struct bdev *bdev, struct bdev_io_stat *stat, void *cb_arg,

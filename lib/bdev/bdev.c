@@ -1999,3 +1999,36 @@ bdev_iovs_zero(const struct iovec *iovs, int iovcnt)
 		memset(iovs[i].iov_base, 0, iovs[i].iov_len);
 	}
 }
+
+/* ---- virtual bdev helpers ---- */
+
+int
+bdev_io_forward(struct bdev_io *io, struct bdev_desc *desc, struct io_channel *ch,
+		bdev_io_completion_cb cb, void *cb_arg)
+{
+	switch (io->type) {
+	case BDEV_IO_TYPE_READ:
+		return bdev_readv_blocks(desc, ch, io->iovs, io->iovcnt, io->offset_blocks,
+					 io->num_blocks, cb, cb_arg);
+	case BDEV_IO_TYPE_WRITE:
+		return bdev_writev_blocks(desc, ch, io->iovs, io->iovcnt, io->offset_blocks,
+					  io->num_blocks, cb, cb_arg);
+	case BDEV_IO_TYPE_UNMAP:
+		return bdev_unmap_blocks(desc, ch, io->offset_blocks, io->num_blocks, cb, cb_arg);
+	case BDEV_IO_TYPE_FLUSH:
+		return bdev_flush_blocks(desc, ch, io->offset_blocks, io->num_blocks, cb, cb_arg);
+	case BDEV_IO_TYPE_WRITE_ZEROES:
+		return bdev_write_zeroes_blocks(desc, ch, io->offset_blocks, io->num_blocks, cb,
+						cb_arg);
+	case BDEV_IO_TYPE_RESET:
+		return bdev_reset(desc, ch, cb, cb_arg);
+	default:
+		return -ENOTSUP;
+	}
+}
+
+void
+bdev_io_complete_like(struct bdev_io *io, const struct bdev_io *base_io)
+{
+	bdev_io_complete_status(io, base_io->internal.status, base_io->internal.err);
+}

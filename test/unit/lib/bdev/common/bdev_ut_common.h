@@ -73,6 +73,8 @@ utb_wait(int *counter, int target)
 	uint64_t deadline = utb_now_ms() + 20000;
 
 	for (;;) {
+		/* Timed pollers (delay bdev, reset drain) run on the fake clock. */
+		ut_advance_time_us(50);
 		ut_poll_threads();
 		if (*counter >= target) {
 			return;
@@ -424,6 +426,7 @@ utb_random_integrity(struct utb *u, uint64_t nblocks, int total, uint32_t qd, ui
 				}
 			}
 		}
+		ut_advance_time_us(50);
 		ut_poll_threads();
 		if (utb_now_ms() > deadline) {
 			fail_msg("random integrity: timed out (seed %llu)", (unsigned long long)seed);
