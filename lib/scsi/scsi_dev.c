@@ -332,8 +332,10 @@ scsi_task_abort(struct scsi_task *task, struct scsi_task *tmf)
 		return;
 	}
 	/* In flight at the bdev or parked for a bdev_io: finishes from its callback. */
-	task->parent = tmf;
-	tmf->outstanding++;
+	if (tmf != NULL) {
+		task->parent = tmf;
+		tmf->outstanding++;
+	}
 }
 
 static uint32_t

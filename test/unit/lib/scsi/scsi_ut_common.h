@@ -95,7 +95,7 @@ ut_exec_port(struct scsi_port *port, uint32_t lun, const uint8_t *cdb, uint8_t c
 	return &g_cmd.task;
 }
 
-static struct scsi_task *
+static inline struct scsi_task *
 ut_exec(const uint8_t *cdb, uint8_t cdb_len, enum scsi_data_dir dir, void *buf, uint32_t len)
 {
 	return ut_exec_port(&g_port, 0, cdb, cdb_len, dir, buf, len);
@@ -122,7 +122,7 @@ ut_assert_sense(const struct scsi_task *t, uint8_t sk, uint8_t asc, uint8_t ascq
 }
 
 /* INVALID FIELD IN CDB / PARAMETER LIST with its sense-key specific pointer. */
-static void
+static inline void
 ut_assert_invalid_field(const struct scsi_task *t, bool cdb, uint16_t byte, int bit)
 {
 	ut_assert_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, cdb ? 0x24 : 0x26, 0);
@@ -143,7 +143,7 @@ ut_tmf_cb(struct scsi_task *task, void *arg)
 static struct scsi_task g_tmf;
 static int g_tmf_done;
 
-static void
+static inline void
 ut_tmf_start(struct scsi_port *port, uint32_t lun, enum scsi_tmf fn, uint64_t tag)
 {
 	g_tmf_done = 0;
@@ -166,7 +166,7 @@ ut_dev_done(void *arg, int rc)
 }
 
 /* TEST UNIT READY until GOOD: consumes the power-on unit attention. */
-static void
+static inline void
 ut_clear_ua(struct scsi_port *port, uint32_t lun)
 {
 	uint8_t cdb[6] = {0};
