@@ -63,6 +63,9 @@ struct perf_opts {
 	bool		json;
 	bool		wait;
 	bool		echo;
+	int		echo_cpu;
+	bool		no_event_idx;
+	bool		no_indirect;
 	uint64_t	size;
 	uint32_t	seed;
 	uint32_t	timeout_ms;
@@ -116,7 +119,7 @@ struct worker {
 
 static struct perf_opts g_o = {
 	.rw = RW_RANDREAD, .read_pct = 70, .qd = 32, .io_size = 4096, .seconds = 5, .nqueues = 1,
-	.seed = 1, .timeout_ms = 10000,
+	.seed = 1, .timeout_ms = 10000, .echo_cpu = -1,
 };
 static struct virtio_dev *g_dev;
 static uint64_t g_nchunks;
@@ -565,6 +568,13 @@ echo_main(void *arg)
 {
 	struct virtio_vq *vq = arg;
 
+	if (g_o.echo_cpu >= 0) {
+		cpu_set_t cs;
+
+		CPU_ZERO(&cs);
+		CPU_SET(g_o.echo_cpu, &cs);
+		pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
+	}
 	while (!atomic_load_explicit(&g_echo_stop, memory_order_relaxed)) {
 		if (virtio_vq_echo_serve(vq, 256) == 0) {
 			__builtin_ia32_pause();
@@ -693,6 +703,8 @@ usage(FILE *f)
 		"  --wait          sleep on the call eventfd instead of busy-polling\n"
 		"  --echo          no server: an in-process null device completes every request\n"
 		"                  (one thread per queue) - measures the client's own ceiling\n"
+		"  --echo-cpu N    pin the --echo device threads to cpu N\n"
+		"  --no-event-idx, --no-indirect   refuse these ring features\n"
 		"exit: 0 ok, 1 I/O errors or mismatches, 2 usage, 3 connection/setup failure\n");
 }
 
@@ -728,7 +740,7 @@ static int
 parse_args(int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_LUN, O_QUEUES, O_PACKED, O_VERIFY, O_JSON, O_WAIT, O_SIZE,
-	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO };
+	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO, O_ECHO_CPU, O_NO_EVIDX, O_NO_INDIRECT };
 	static const struct option lopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"type", required_argument, NULL, 't'},
@@ -742,6 +754,9 @@ parse_args(int argc, char **argv)
 		{"json", no_argument, NULL, O_JSON},
 		{"wait", no_argument, NULL, O_WAIT},
 		{"echo", no_argument, NULL, O_ECHO},
+		{"echo-cpu", required_argument, NULL, O_ECHO_CPU},
+		{"no-event-idx", no_argument, NULL, O_NO_EVIDX},
+		{"no-indirect", no_argument, NULL, O_NO_INDIRECT},
 		{"size", required_argument, NULL, O_SIZE},
 		{"seed", required_argument, NULL, O_SEED},
 		{"queue-size", required_argument, NULL, O_QSIZE},
@@ -848,6 +863,18 @@ parse_args(int argc, char **argv)
 		case O_ECHO:
 			g_o.echo = true;
 			break;
+		case O_ECHO_CPU:
+			if (parse_u32(optarg, &v, CPUSET_MAX_CPUS - 1)) {
+				goto bad;
+			}
+			g_o.echo_cpu = (int)v;
+			break;
+		case O_NO_EVIDX:
+			g_o.no_event_idx = true;
+			break;
+		case O_NO_INDIRECT:
+			g_o.no_indirect = true;
+			break;
 		case O_SIZE:
 			if (util_parse_u64(optarg, &v64) != 0) {
 				if (parse_u32(optarg, &v, UINT32_MAX)) {
@@ -943,6 +970,12 @@ main(int argc, char **argv)
 	dopts.type = g_o.scsi ? VIRTIO_DEV_SCSI : VIRTIO_DEV_BLK;
 	dopts.timeout_ms = g_o.timeout_ms;
 	dopts.packed = g_o.packed;
+	if (g_o.no_event_idx) {
+		dopts.features_refuse |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	}
+	if (g_o.no_indirect) {
+		dopts.features_refuse |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
+	}
 	dopts.num_queues = (uint16_t)(first_rq + g_o.nqueues);
 	dopts.queue_size = (uint16_t)qsize;
 	dopts.slots_per_queue = (uint16_t)g_o.qd + 1;
