@@ -149,16 +149,40 @@ e2e_initramfs_build()
 	rm -rf "$root"
 }
 
+# e2e_kernel_pick: "PKG VERSION" of the guest kernel. apt-cache is slow
+# (seconds, more on a loaded machine), so the answer is cached for a day in
+# $E2E_CACHE_ROOT/kernel.pkg; VHD_E2E_REFRESH=1 asks apt again.
+e2e_kernel_pick()
+{
+	local cache=$E2E_CACHE_ROOT/kernel.pkg pkg ver
+	if [ "${VHD_E2E_REFRESH:-0}" != 1 ] && [ -s "$cache" ] &&
+		[ -n "$(find "$cache" -mmin -1440 2>/dev/null)" ]; then
+		cat "$cache"
+		return 0
+	fi
+	if pkg=$(e2e_kernel_pkg); then
+		ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+			sed -n 's/^Version: //p' | head -n 1)
+		echo "$pkg ${ver:-unknown}" >"$cache.$$" && mv "$cache.$$" "$cache"
+		cat "$cache"
+		return 0
+	fi
+	# apt knows nothing and cannot update: an older pick still works offline.
+	[ -s "$cache" ] && cat "$cache"
+}
+
 # e2e_guest_prepare: make sure kernel + initramfs exist; set E2E_* variables.
 e2e_guest_prepare()
 {
-	local pkg ver dir hash lockfd rc=0
-	pkg=$(e2e_kernel_pkg) || {
+	local pkg ver dir hash lockfd rc=0 pick
+	mkdir -p "$E2E_CACHE_ROOT" || return 1
+	pick=$(e2e_kernel_pick)
+	pkg=${pick%% *}
+	ver=${pick#* }
+	[ -n "$pkg" ] || {
 		e2e_log "cannot find the kernel package behind linux-image-amd64"
 		return 1
 	}
-	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' |
-		head -n 1)
 	E2E_KVER=${pkg#linux-image-}
 	dir=$E2E_CACHE_ROOT/${E2E_KVER}_${ver:-unknown}
 	mkdir -p "$dir" || return 1
@@ -189,6 +213,9 @@ e2e_guest_prepare()
 	elif [ ! -f "$E2E_INITRD" ]; then
 		e2e_log "building initramfs $E2E_INITRD"
 		e2e_initramfs_build "$dir" "$E2E_KVER" "$E2E_INITRD" "$E2E_VHD_TOOL" || rc=1
+		# Builds for older guest scripts, unused for a day, go.
+		find "$dir" -maxdepth 1 \( -name 'initramfs-*.cpio.gz' -o -name 'vhd-tool-*' \) \
+			-mtime +0 -delete 2>/dev/null
 	fi
 	exec {lockfd}>&-
 	[ $rc -eq 0 ] || return 1
