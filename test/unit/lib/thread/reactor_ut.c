@@ -182,7 +182,9 @@ storm_send_poller(void *ctx)
 	uint32_t i;
 
 	for (i = 0; i < 256 && g_storm.sent_a < STORM_FROM_A; i++) {
-		if (thread_send_msg(g_storm.b, storm_recv, (void *)(uintptr_t)g_storm.sent_a) != 0) {
+		void *seq = (void *)(uintptr_t)g_storm.sent_a;
+
+		if (thread_send_msg(g_storm.b, storm_recv, seq) != 0) {
 			g_storm.enomem++;
 			break;
 		}
@@ -227,7 +229,9 @@ run_storm(enum reactor_mode mode)
 	assert_int_equal(thread_send_msg(g_storm.a, storm_start, NULL), 0);
 	/* A second producer that is no reactor at all. */
 	for (i = 0; i < STORM_FROM_EXT; i++) {
-		while (thread_send_msg(g_storm.b, storm_recv, (void *)(uintptr_t)(i | EXT_TAG)) != 0) {
+		void *seq = (void *)(uintptr_t)(i | EXT_TAG);
+
+		while (thread_send_msg(g_storm.b, storm_recv, seq) != 0) {
 			sched_yield();
 		}
 	}

@@ -716,7 +716,7 @@ test_io_device_unregister_waits(void **state)
 struct iter_ctx {
 	uint32_t	visited;
 	struct thread	*visited_on[8];
-	int		stop_at;	/* visit number that returns an error (1-based), 0 none */
+	int		stop_at;	/* 1-based visit that fails; 0: none */
 	bool		async;		/* continue from a message instead of inline */
 	int		cpl_status;
 	uint32_t	cpl_calls;

@@ -51,7 +51,11 @@ captured(void)
 	size_t off = 0;
 	ssize_t n;
 
-	while (off < sizeof(buf) - 1 && (n = read(g_pipe[0], buf + off, sizeof(buf) - 1 - off)) > 0) {
+	while (off < sizeof(buf) - 1) {
+		n = read(g_pipe[0], buf + off, sizeof(buf) - 1 - off);
+		if (n <= 0) {
+			break;
+		}
 		off += (size_t)n;
 	}
 	buf[off] = '\0';
