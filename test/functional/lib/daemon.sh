@@ -10,7 +10,10 @@
 #   vhd_fail "what"                       # print the daemon log tail, exit 1
 # vhd_stop runs from an EXIT trap too, and removes $VHD_DIR.
 VHD_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-VHD_BIN=$VHD_TOP/${BUILD:-build}/app/vhostd/vhostd
+case ${BUILD:-build} in
+/*) VHD_BIN=$BUILD/app/vhostd/vhostd ;;
+*) VHD_BIN=$VHD_TOP/${BUILD:-build}/app/vhostd/vhostd ;;
+esac
 VHD_RPC_PY=$VHD_TOP/scripts/rpc.py
 VHD_PID=
 VHD_DIR=
@@ -64,6 +67,12 @@ vhd_stop() {
 
 vhd_cleanup() {
 	vhd_stop || true
+	if [ -n "$VHD_DIR" ] && grep -qE 'Sanitizer|runtime error:' "$VHD_DIR/vhostd.log" 2>/dev/null; then
+		echo "FAIL: sanitizer findings in vhostd:"
+		tail -n 40 "$VHD_DIR/vhostd.log"
+		rm -rf "$VHD_DIR"
+		exit 1
+	fi
 	[ -n "$VHD_DIR" ] && rm -rf "$VHD_DIR"
 	VHD_DIR=
 }

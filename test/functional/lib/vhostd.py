@@ -24,6 +24,7 @@ Daemon(args=[...], cpumask=, mode=, wait=True, state=, config=, env=)
   .alive()        True if the process runs and answers spdk_get_version
   .stop(sig=SIGTERM, timeout=5) -> exit code (and elapsed seconds in .stop_seconds)
   .log()          the daemon's output so far
+  cleanup()/with-exit raise AssertionError if the log has sanitizer findings
 Module helpers: TOP (repo root), VHOSTD (binary, $BUILD honoured), RPC_PY,
 skip(reason) (exit 77, reason on the last line), check(cond, what) (raises
 AssertionError with `what` and the daemon log tail when run under run_test()),
@@ -184,9 +185,18 @@ class Daemon:
         self._log.close()
         return self.proc.returncode
 
+    def sanitizer_errors(self):
+        """Lines of the log that report an ASan/UBSan/LSan finding (BUILD=build/asan)."""
+        return [l for l in self.log().splitlines()
+                if "Sanitizer" in l or "runtime error:" in l]
+
     def cleanup(self):
         self.stop()
+        bad = self.sanitizer_errors()
+        log = self.log()
         subprocess.run(["rm", "-rf", self.tmpdir])
+        if bad:
+            raise AssertionError("sanitizer findings in vhostd:\n%s" % log[-8000:])
 
     def __enter__(self):
         return self
