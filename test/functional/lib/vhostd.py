@@ -99,6 +99,7 @@ class Daemon:
     def start(self, wait=True, timeout=10.0):
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)
+        env.pop("JOURNAL_STREAM", None)
         env.update(self.env or {})
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,

@@ -98,6 +98,25 @@ def main():
         except JSONRPCException as e:
             check(e.code == -1, "second framework_start_init: %s" % e.message)
 
+    # sd_notify: READY=1 once the socket listens, STOPPING=1 on shutdown (a fake systemd).
+    import socket
+    with Daemon(start=False) as d:
+        ns_path = os.path.join(d.tmpdir, "notify")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(ns_path)
+        ns.settimeout(10)
+        d.env = {"NOTIFY_SOCKET": ns_path}
+        d.start(wait=False)
+        msg = ns.recv(4096).decode()
+        check("READY=1" in msg, "READY=1: %r" % msg)
+        check(os.path.exists(d.sock) and d.rpc("framework_wait_init") is True,
+              "socket serves when READY=1 arrives")
+        d.proc.send_signal(signal.SIGTERM)
+        msg = ns.recv(4096).decode()
+        check("STOPPING=1" in msg, "STOPPING=1: %r" % msg)
+        check(d.stop() == 0, "exit 0")
+        ns.close()
+
     # Idle CPU in adaptive mode (the default) and interrupt mode: < 1 % over 3 s.
     hz = os.sysconf("SC_CLK_TCK")
     for mode in ("adaptive", "interrupt"):
