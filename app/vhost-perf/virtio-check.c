@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtio-check: conformance and hostile-guest checks of a vhost-user-blk
+ * backend, built on lib/virtio's request and raw ring APIs.
+ *
+ * Each check opens its own connection with three guest memory regions and
+ * gaps between them (0: 8 MiB at 0, 1: 1 MiB at 1 GiB, 2: 1 MiB at 2 GiB).
+ * Conformance checks use the request API. Hostile checks write bad
+ * descriptors straight into the ring, kick, and classify what the backend
+ * did: completed (with which status), dropped, disconnected, or marked
+ * the device NEEDS_RESET. A hostile check fails when the backend reports
+ * success for an invalid request, when another queue of the same device
+ * stops serving (unless the device was marked broken or disconnected), or
+ * when the daemon no longer serves a fresh connection.
+ *
+ *   virtio-check -s SOCK [--packed] [--only REGEX] [--list] [--timeout-ms N]
+ * exit: 0 all passed, 1 a check failed, 2 usage, 3 cannot connect at all.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhostd/log.h"
+#include "vhostd/util.h"
+#include "vhostd/virtio.h"
+
+#define R1_GPA (1ull << 30)
+#define R2_GPA (2ull << 30)
+#define R_SIZE (1ull << 20)
+#define QSIZE 64
+
+struct ctx {
+	struct virtio_dev	*dev;
+	struct virtio_mem	*mem;
+	struct virtio_vq	*vq;
+	uint64_t		cap_sectors;
+	uint32_t		blk_size;
+	char			msg[512];
+};
+
+struct chain_desc {
+	uint64_t	addr;
+	uint32_t	len;
+	uint16_t	flags;
+	uint16_t	next;
+};
+
+enum outcome { OUT_COMPLETED, OUT_DROPPED, OUT_DISCONNECTED, OUT_NEEDS_RESET };
+
+static const char *g_sock;
+static uint64_t g_status_gpa;	/* status byte of the last request built */
+static uint8_t *g_ro_buf;	/* a buffer the device must not write, or NULL */
+static bool g_packed;
+static uint32_t g_timeout_ms = 2000;
+
+static int
+ctx_open(struct ctx *c)
+{
+	struct virtio_dev_opts o = {
+		.socket_path = g_sock, .type = VIRTIO_DEV_BLK, .timeout_ms = g_timeout_ms,
+		.packed = g_packed, .queue_size = QSIZE, .nregions = 3,
+		.regions = {{0, 8ull << 20}, {R1_GPA, R_SIZE}, {R2_GPA, R_SIZE}},
+	};
+	struct virtio_blk_config cfg = {0};
+	struct virtio_dev *probe;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = virtio_dev_connect(&o, &probe);
+	if (rc != 0) {
+		return rc;
+	}
+	o.num_queues = virtio_dev_max_queues(probe) >= 2 ? 2 : 1;
+	virtio_dev_destroy(probe);
+	rc = virtio_dev_open(&o, &c->dev);
+	if (rc != 0) {
+		return rc;
+	}
+	c->mem = virtio_dev_mem(c->dev);
+	c->vq = virtio_dev_vq(c->dev, 0);
+	rc = virtio_dev_get_config(c->dev, &cfg, 0, 60);
+	if (rc != 0) {
+		virtio_dev_destroy(c->dev);
+		c->dev = NULL;
+		return rc;
+	}
+	c->cap_sectors = cfg.capacity;
+	c->blk_size = virtio_dev_has_feature(c->dev, VIRTIO_BLK_F_BLK_SIZE) ? cfg.blk_size : 512;
+	return 0;
+}
+
+static void
+ctx_close(struct ctx *c)
+{
+	virtio_dev_destroy(c->dev);
+	c->dev = NULL;
+}
+
+static uint64_t
+gpa_of(struct ctx *c, const void *p)
+{
+	uint64_t gpa = 0;
+
+	virtio_mem_hva_to_gpa(c->mem, p, &gpa);
+	return gpa;
+}
+
+/* ---- synchronous request helper ---- */
+
+struct sync_req {
+	bool	done;
+	int	status;
+	uint32_t len;
+};
+
+static void
+sync_cb(void *arg, const struct virtio_req_result *res)
+{
+	struct sync_req *s = arg;
+
+	s->done = true;
+	s->status = res->status;
+	s->len = res->used_len;
+}
+
+static int
+sync_wait(struct virtio_vq *vq, struct sync_req *s)
+{
+	int rc;
+
+	virtio_vq_notify(vq);
+	while (!s->done) {
+		rc = virtio_vq_wait(vq, g_timeout_ms);
+		if (rc != 0) {
+			return rc;
+		}
+		virtio_vq_process(vq, 16);
+	}
+	return 0;
+}
+
+static int
+blk_io(struct virtio_vq *vq, uint32_t type, uint64_t sector, struct iovec *iov, int iovcnt,
+       int *status)
+{
+	struct sync_req s = {0};
+	int rc;
+
+	rc = virtio_blk_submit(vq, type, sector, iov, iovcnt, sync_cb, &s);
+	if (rc == 0) {
+		rc = sync_wait(vq, &s);
+	}
+	*status = s.status;
+	return rc;
+}
+
+static int
+blk_range(struct virtio_vq *vq, uint32_t type, uint64_t sector, uint32_t n, uint32_t flags,
+	  int *status)
+{
+	struct sync_req s = {0};
+	int rc;
+
+	rc = virtio_blk_submit_range(vq, type, sector, n, flags, sync_cb, &s);
+	if (rc == 0) {
+		rc = sync_wait(vq, &s);
+	}
+	*status = s.status;
+	return rc;
+}
+
+#define CHECK(cond, ...)                                                                          \
+	do {                                                                                      \
+		if (!(cond)) {                                                                    \
+			snprintf(c->msg, sizeof(c->msg), __VA_ARGS__);                            \
+			return 1;                                                                 \
+		}                                                                                 \
+	} while (0)
+
+/* ---- conformance ---- */
+
+static int
+chk_config(struct ctx *c)
+{
+	CHECK(c->cap_sectors > 0, "capacity 0");
+	CHECK(c->blk_size >= 512 && VHD_IS_POW2(c->blk_size), "blk_size %u", c->blk_size);
+	CHECK(virtio_dev_has_feature(c->dev, VIRTIO_F_VERSION_1), "no VERSION_1");
+	snprintf(c->msg, sizeof(c->msg), "capacity %" PRIu64 " sectors, blk_size %u, %u queues",
+		 c->cap_sectors, c->blk_size, virtio_dev_max_queues(c->dev));
+	return 0;
+}
+
+/* Write and read back across region edges: the data spans the end of region 1 and the
+ * start of region 2 as two iovs, at the first and the last 4 KiB of the disk. */
+static int
+chk_rw_region_edges(struct ctx *c)
+{
+	uint8_t *a = virtio_mem_gpa_to_hva(c->mem, R1_GPA + R_SIZE - 2048, 2048);
+	uint8_t *b = virtio_mem_gpa_to_hva(c->mem, R2_GPA, 2048);
+	uint64_t sectors[2] = {0, c->cap_sectors - 8};
+	struct iovec iov[2] = {{a, 2048}, {b, 2048}};
+	int st, rc, i, j;
+
+	CHECK(a && b, "edge buffers");
+	if (virtio_dev_has_feature(c->dev, VIRTIO_BLK_F_RO)) {
+		snprintf(c->msg, sizeof(c->msg), "read-only device: write skipped");
+		return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 2048; j++) {
+			a[j] = (uint8_t)(j * 7 + i);
+			b[j] = (uint8_t)(j * 13 + i);
+		}
+		rc = blk_io(c->vq, VIRTIO_BLK_T_OUT, sectors[i], iov, 2, &st);
+		CHECK(rc == 0 && st == VIRTIO_BLK_S_OK, "write sector %" PRIu64 ": rc %d status %d",
+		      sectors[i], rc, st);
+		memset(a, 0, 2048);
+		memset(b, 0, 2048);
+		rc = blk_io(c->vq, VIRTIO_BLK_T_IN, sectors[i], iov, 2, &st);
+		CHECK(rc == 0 && st == VIRTIO_BLK_S_OK, "read sector %" PRIu64 ": rc %d status %d",
+		      sectors[i], rc, st);
+		for (j = 0; j < 2048; j++) {
+			CHECK(a[j] == (uint8_t)(j * 7 + i) && b[j] == (uint8_t)(j * 13 + i),
+			      "sector %" PRIu64 ": data differs at byte %d", sectors[i], j);
+		}
+	}
+	return 0;
+}
+
+static int
+chk_flush(struct ctx *c)
+{
+	int st, rc = blk_io(c->vq, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, &st);
+
+	CHECK(rc == 0, "flush: %s", strerror(-rc));
+	if (virtio_dev_has_feature(c->dev, VIRTIO_BLK_F_FLUSH)) {
+		CHECK(st == VIRTIO_BLK_S_OK, "flush with F_FLUSH: status %d", st);
+	} else {
+		CHECK(st == VIRTIO_BLK_S_OK || st == VIRTIO_BLK_S_UNSUPP, "flush: status %d", st);
+	}
+	return 0;
+}
+
+static int
+chk_get_id(struct ctx *c)
+{
+	uint8_t *id = virtio_mem_alloc(c->mem, 20, 64);
+	struct iovec iov = {id, 20};
+	int st, rc;
+
+	memset(id, 0xff, 20);
+	rc = blk_io(c->vq, VIRTIO_BLK_T_GET_ID, 0, &iov, 1, &st);
+	CHECK(rc == 0, "get_id: %s", strerror(-rc));
+	CHECK(st == VIRTIO_BLK_S_OK || st == VIRTIO_BLK_S_UNSUPP, "get_id: status %d", st);
+	snprintf(c->msg, sizeof(c->msg), "status %d id \"%.20s\"", st, st == 0 ? (char *)id : "");
+	return 0;
+}
+
+static int
+chk_discard_write_zeroes(struct ctx *c)
+{
+	uint8_t *d = virtio_mem_alloc(c->mem, 4096, 4096);
+	struct iovec iov = {d, 4096};
+	int st, rc, j;
+
+	if (virtio_dev_has_feature(c->dev, VIRTIO_BLK_F_DISCARD)) {
+		rc = blk_range(c->vq, VIRTIO_BLK_T_DISCARD, 64, 8, 0, &st);
+		CHECK(rc == 0 && st == VIRTIO_BLK_S_OK, "discard: rc %d status %d", rc, st);
+	}
+	if (!virtio_dev_has_feature(c->dev, VIRTIO_BLK_F_WRITE_ZEROES) ||
+	    virtio_dev_has_feature(c->dev, VIRTIO_BLK_F_RO)) {
+		snprintf(c->msg, sizeof(c->msg), "no WRITE_ZEROES offered");
+		return 0;
+	}
+	memset(d, 0x77, 4096);
+	rc = blk_io(c->vq, VIRTIO_BLK_T_OUT, 128, &iov, 1, &st);
+	CHECK(rc == 0 && st == 0, "write: rc %d status %d", rc, st);
+	rc = blk_range(c->vq, VIRTIO_BLK_T_WRITE_ZEROES, 128, 8, 0, &st);
+	CHECK(rc == 0 && st == 0, "write_zeroes: rc %d status %d", rc, st);
+	rc = blk_io(c->vq, VIRTIO_BLK_T_IN, 128, &iov, 1, &st);
+	CHECK(rc == 0 && st == 0, "read: rc %d status %d", rc, st);
+	for (j = 0; j < 4096; j++) {
+		CHECK(d[j] == 0, "byte %d is 0x%02x after WRITE_ZEROES", j, d[j]);
+	}
+	return 0;
+}
+
+static int
+chk_out_of_range(struct ctx *c)
+{
+	uint8_t *d = virtio_mem_alloc(c->mem, 4096, 4096);
+	struct iovec iov = {d, 4096};
+	int st, rc;
+
+	rc = blk_io(c->vq, VIRTIO_BLK_T_IN, c->cap_sectors, &iov, 1, &st);
+	CHECK(rc == 0 && st == VIRTIO_BLK_S_IOERR, "read at capacity: rc %d status %d", rc, st);
+	rc = blk_io(c->vq, VIRTIO_BLK_T_IN, c->cap_sectors - 4, &iov, 1, &st);
+	CHECK(rc == 0 && st == VIRTIO_BLK_S_IOERR, "read across the end: rc %d status %d", rc, st);
+	rc = blk_io(c->vq, VIRTIO_BLK_T_IN, UINT64_MAX - 3, &iov, 1, &st);
+	CHECK(rc == 0 && st == VIRTIO_BLK_S_IOERR, "read at sector 2^64-4: rc %d status %d", rc,
+	      st);
+	return 0;
+}
+
+static int
+chk_unknown_type(struct ctx *c)
+{
+	int st, rc = blk_io(c->vq, 0x55, 0, NULL, 0, &st);
+
+	CHECK(rc == 0 && st == VIRTIO_BLK_S_UNSUPP, "type 0x55: rc %d status %d", rc, st);
+	return 0;
+}
+
+/* ---- hostile ---- */
+
+struct bufs {
+	struct virtio_blk_outhdr	*hdr;
+	uint8_t				*data;
+	uint8_t				*status;
+	uint64_t			hdr_gpa, data_gpa, status_gpa;
+};
+
+static void
+bufs_init(struct ctx *c, struct bufs *b, uint32_t type)
+{
+	b->hdr = virtio_mem_alloc(c->mem, 64, 64);
+	b->data = virtio_mem_alloc(c->mem, 4096, 4096);
+	b->status = virtio_mem_alloc(c->mem, 64, 64);
+	b->hdr->type = type;
+	b->hdr->ioprio = 0;
+	b->hdr->sector = 0;
+	memset(b->data, 0x5c, 4096);
+	*b->status = 0xee;
+	b->hdr_gpa = gpa_of(c, b->hdr);
+	b->data_gpa = gpa_of(c, b->data);
+	b->status_gpa = gpa_of(c, b->status);
+	g_status_gpa = b->status_gpa;
+}
+
+/* Put `n` descriptors in the ring (split: at table slots 0..n-1, head 0) and kick. */
+static int
+push_chain(struct ctx *c, const struct chain_desc *d, uint16_t n, uint16_t head)
+{
+	uint16_t i;
+
+	if (virtio_vq_is_packed(c->vq)) {
+		struct vring_packed_desc pd[QSIZE];
+
+		if (n > QSIZE) {
+			return -EINVAL;
+		}
+		for (i = 0; i < n; i++) {
+			pd[i] = (struct vring_packed_desc){.addr = d[i].addr, .len = d[i].len,
+							   .id = 0, .flags = d[i].flags};
+		}
+		virtio_vq_raw_packed_push(c->vq, pd, n);
+	} else {
+		for (i = 0; i < n; i++) {
+			virtio_vq_raw_split_desc(c->vq, i, d[i].addr, d[i].len, d[i].flags, d[i].next);
+		}
+		virtio_vq_raw_split_avail(c->vq, head);
+	}
+	virtio_vq_raw_kick(c->vq);
+	return 0;
+}
+
+static enum outcome
+await(struct ctx *c, uint32_t *id, uint32_t *len)
+{
+	uint64_t end = util_now_us() + 1000ull * 1000;
+	uint8_t status;
+
+	for (;;) {
+		if (virtio_vq_raw_get_used(c->vq, id, len) == 0) {
+			return OUT_COMPLETED;
+		}
+		if (!virtio_dev_is_connected(c->dev)) {
+			return OUT_DISCONNECTED;
+		}
+		if (util_now_us() >= end) {
+			break;
+		}
+		virtio_vq_wait(c->vq, 20);
+	}
+	if (virtio_dev_get_status(c->dev, &status) == 0 && (status & VIRTIO_DEV_STATUS_NEEDS_RESET)) {
+		return OUT_NEEDS_RESET;
+	}
+	return virtio_dev_is_connected(c->dev) ? OUT_DROPPED : OUT_DISCONNECTED;
+}
+
+/* A valid read on queue 1 of the same device, if there is one. */
+static int
+other_queue_ok(struct ctx *c, char *note, size_t len)
+{
+	struct virtio_vq *q1 = virtio_dev_vq(c->dev, 1);
+	uint8_t *d;
+	struct iovec iov;
+	int st, rc;
+
+	if (q1 == NULL) {
+		snprintf(note, len, "; single queue");
+		return 0;
+	}
+	d = virtio_mem_alloc(c->mem, 4096, 4096);
+	iov = (struct iovec){d, 4096};
+	rc = blk_io(q1, VIRTIO_BLK_T_IN, 0, &iov, 1, &st);
+	if (rc != 0 || st != 0) {
+		snprintf(note, len, "; queue 1 stopped serving (rc %d status %d)", rc, st);
+		return 1;
+	}
+	snprintf(note, len, "; queue 1 ok");
+	return 0;
+}
+
+typedef int (*build_fn)(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head);
+
+struct hostile {
+	const char	*name;
+	build_fn	build;
+	bool		split_only;
+	bool		ok_allowed;	/* a success status is legitimate too */
+};
+
+static int
+h_head_out_of_range(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 2;
+	*head = QSIZE + 3;
+	return 0;
+}
+
+static int
+h_next_out_of_range(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, QSIZE + 10};
+	*n = 1;
+	return 0;
+}
+
+static int
+h_desc_loop(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.data_gpa + 512, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_addr_outside_memory(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){R1_GPA - (64ull << 20), 4096, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_header_outside_memory(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){UINT64_MAX - 8, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 2;
+	return 0;
+}
+
+static int
+h_straddle_region_end(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){R1_GPA + R_SIZE - 256, 512,
+				   VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_huge_length(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, UINT32_MAX, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+/* Indirect table helpers: `t` entries in guest memory, one ring descriptor pointing at it. */
+static struct vring_desc *
+indirect_table(struct ctx *c, struct bufs *b, uint32_t entries)
+{
+	struct vring_desc *t = virtio_mem_alloc(c->mem, 16ull * (entries + 1), 16);
+	uint32_t i;
+
+	for (i = 0; i < entries; i++) {
+		t[i] = (struct vring_desc){b->data_gpa + (i % 8) * 512, 512,
+					   VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, (uint16_t)(i + 1)};
+	}
+	t[0] = (struct vring_desc){b->hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	t[entries - 1] = (struct vring_desc){b->status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	return t;
+}
+
+static void
+to_packed_table(struct vring_desc *t, uint32_t entries)
+{
+	/* packed indirect tables use the packed layout: addr, len, id, flags */
+	struct vring_packed_desc *p = (struct vring_packed_desc *)t;
+	uint32_t i;
+
+	for (i = 0; i < entries; i++) {
+		uint16_t flags = t[i].flags & ~VRING_DESC_F_NEXT;
+
+		p[i].id = 0;
+		p[i].flags = flags;
+	}
+}
+
+static int
+h_indirect_bad(struct ctx *c, struct chain_desc *d, uint16_t *n, uint32_t entries, uint32_t len,
+	       int variant)
+{
+	struct vring_desc *t;
+	struct bufs b;
+
+	if (!virtio_dev_has_feature(c->dev, VIRTIO_RING_F_INDIRECT_DESC)) {
+		return 77;
+	}
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	t = indirect_table(c, &b, entries);
+	if (variant == 1) {
+		t[1].flags |= VRING_DESC_F_INDIRECT;	/* nested */
+	} else if (variant == 2) {
+		t[1].next = 100;	/* next beyond the table */
+	}
+	if (virtio_vq_is_packed(c->vq)) {
+		to_packed_table(t, entries);
+	}
+	d[0] = (struct chain_desc){gpa_of(c, t), len, VRING_DESC_F_INDIRECT, 0};
+	if (variant == 3) {
+		d[0].addr = R2_GPA + R_SIZE + 4096;	/* table outside guest memory */
+	}
+	*n = 1;
+	return 0;
+}
+
+static int
+h_indirect_len_not_multiple(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	return h_indirect_bad(c, d, n, 3, 40, 0);
+}
+
+static int
+h_indirect_len_zero(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	return h_indirect_bad(c, d, n, 3, 0, 0);
+}
+
+static int
+h_indirect_nested(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	return h_indirect_bad(c, d, n, 3, 48, 1);
+}
+
+static int
+h_indirect_next_out_of_table(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	return h_indirect_bad(c, d, n, 3, 48, 2);
+}
+
+static int
+h_indirect_table_outside_memory(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	return h_indirect_bad(c, d, n, 3, 48, 3);
+}
+
+static int
+h_indirect_longer_than_ring(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	return h_indirect_bad(c, d, n, QSIZE + 8, (QSIZE + 8) * 16, 0);
+}
+
+static int
+h_chain_longer_than_ring(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+	uint16_t i;
+
+	/* split: every table slot chained in a cycle that never ends */
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	for (i = 1; i < QSIZE; i++) {
+		d[i] = (struct chain_desc){b.data_gpa, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
+					   (uint16_t)((i + 1) % QSIZE)};
+	}
+	*n = QSIZE;
+	return 0;
+}
+
+static int
+h_short_header(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 8, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_no_status_buffer(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_OUT);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 512, 0, 0};	/* last buffer read-only */
+	*n = 2;
+	return 0;
+}
+
+static int
+h_status_len_zero(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 0, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_read_into_readonly(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 512, VRING_DESC_F_NEXT, 2};	/* not WRITE */
+	g_ro_buf = b.data;
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_header_writable(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static int
+h_unaligned_length(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	struct bufs b;
+
+	bufs_init(c, &b, VIRTIO_BLK_T_IN);
+	d[0] = (struct chain_desc){b.hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	d[1] = (struct chain_desc){b.data_gpa, 100, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2};
+	d[2] = (struct chain_desc){b.status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 3;
+	return 0;
+}
+
+static const struct hostile g_hostile[] = {
+	{"head_index_out_of_range", h_head_out_of_range, true, false},
+	{"next_index_out_of_range", h_next_out_of_range, true, false},
+	{"descriptor_loop", h_desc_loop, true, false},
+	{"chain_longer_than_ring", h_chain_longer_than_ring, true, false},
+	{"data_outside_memory", h_addr_outside_memory, false, false},
+	{"header_outside_memory", h_header_outside_memory, false, false},
+	{"data_straddles_region_end", h_straddle_region_end, false, false},
+	{"data_length_4g", h_huge_length, false, false},
+	{"indirect_len_not_multiple_of_16", h_indirect_len_not_multiple, false, false},
+	{"indirect_len_zero", h_indirect_len_zero, false, false},
+	{"indirect_nested", h_indirect_nested, false, true},
+	{"indirect_next_out_of_table", h_indirect_next_out_of_table, true, false},
+	{"indirect_table_outside_memory", h_indirect_table_outside_memory, false, false},
+	{"indirect_longer_than_ring", h_indirect_longer_than_ring, false, true},
+	{"header_too_short", h_short_header, false, false},
+	{"no_status_buffer", h_no_status_buffer, false, false},
+	{"status_len_zero", h_status_len_zero, false, false},
+	{"read_into_readonly_buffer", h_read_into_readonly, false, true},
+	{"header_device_writable", h_header_writable, false, true},
+	{"data_len_not_sector_multiple", h_unaligned_length, false, false},
+};
+
+static const char *
+outcome_name(enum outcome o)
+{
+	static const char *n[] = {"completed", "dropped (no completion in 1 s)", "disconnected",
+				  "device marked NEEDS_RESET"};
+
+	return n[o];
+}
+
+/* Run one hostile case: 0 pass, 1 fail, 77 skip. */
+static int
+run_hostile(const struct hostile *h, char *msg, size_t msglen)
+{
+	struct chain_desc d[QSIZE + 8];
+	struct ctx c, fresh;
+	uint16_t n = 0, head = 0;
+	uint32_t id = 0, len = 0;
+	enum outcome o;
+	char note[160] = "";
+	int rc, verdict = 0;
+	uint8_t *status_byte;
+
+	if (h->split_only && g_packed) {
+		snprintf(msg, msglen, "split ring only");
+		return 77;
+	}
+	rc = ctx_open(&c);
+	if (rc != 0) {
+		snprintf(msg, msglen, "cannot open the device: %s", strerror(-rc));
+		return 1;
+	}
+	rc = h->build(&c, d, &n, &head);
+	if (rc == 77) {
+		ctx_close(&c);
+		snprintf(msg, msglen, "INDIRECT_DESC not offered");
+		return 77;
+	}
+	status_byte = virtio_mem_gpa_to_hva(c.mem, g_status_gpa, 1);
+	push_chain(&c, d, n, head);
+	o = await(&c, &id, &len);
+	if (o == OUT_COMPLETED) {
+		int st = status_byte ? *status_byte : -1;
+
+		snprintf(msg, msglen, "completed id %u len %u status %d", id, len, st);
+		if (st == 0xee) {
+			snprintf(msg + strlen(msg), msglen - strlen(msg), " (status not written)");
+		}
+		if (st == VIRTIO_BLK_S_OK && !h->ok_allowed) {
+			verdict = 1;
+			snprintf(msg + strlen(msg), msglen - strlen(msg),
+				 " - success reported for an invalid request");
+		}
+	} else {
+		snprintf(msg, msglen, "%s", outcome_name(o));
+	}
+	if (g_ro_buf != NULL) {
+		uint32_t k;
+
+		for (k = 0; k < 512 && g_ro_buf[k] == 0x5c; k++) {
+		}
+		if (k < 512) {
+			verdict = 1;
+			snprintf(msg + strlen(msg), msglen - strlen(msg),
+				 " - the device wrote into a read-only buffer");
+		}
+		g_ro_buf = NULL;
+	}
+	if (o == OUT_COMPLETED || o == OUT_DROPPED) {
+		if (other_queue_ok(&c, note, sizeof(note)) != 0) {
+			verdict = 1;
+		}
+		snprintf(msg + strlen(msg), msglen - strlen(msg), "%s", note);
+	}
+	ctx_close(&c);
+	/* the daemon must still serve a fresh connection */
+	rc = ctx_open(&fresh);
+	if (rc == 0) {
+		uint8_t *buf = virtio_mem_alloc(fresh.mem, 4096, 4096);
+		struct iovec iov = {buf, 4096};
+		int st;
+
+		rc = blk_io(fresh.vq, VIRTIO_BLK_T_IN, 0, &iov, 1, &st);
+		if (rc == 0 && st != 0) {
+			rc = -EIO;
+		}
+		ctx_close(&fresh);
+	}
+	if (rc != 0) {
+		snprintf(msg + strlen(msg), msglen - strlen(msg),
+			 "; a new connection fails afterwards: %s", strerror(-rc));
+		verdict = 1;
+	} else {
+		snprintf(msg + strlen(msg), msglen - strlen(msg), "; new connection ok");
+	}
+	return verdict;
+}
+
+struct conformance {
+	const char	*name;
+	int		(*fn)(struct ctx *c);
+};
+
+static const struct conformance g_conf[] = {
+	{"config", chk_config},
+	{"rw_region_edges", chk_rw_region_edges},
+	{"flush", chk_flush},
+	{"get_id", chk_get_id},
+	{"discard_write_zeroes", chk_discard_write_zeroes},
+	{"out_of_range", chk_out_of_range},
+	{"unknown_type", chk_unknown_type},
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"packed", no_argument, NULL, 'p'},
+		{"only", required_argument, NULL, 'o'},
+		{"list", no_argument, NULL, 'l'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *only = NULL;
+	bool list = false;
+	uint32_t pass = 0, fail = 0, skip = 0, i;
+	regex_t re;
+	char msg[512];
+	uint64_t v;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "s:h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			g_sock = optarg;
+			break;
+		case 'p':
+			g_packed = true;
+			break;
+		case 'o':
+			only = optarg;
+			break;
+		case 'l':
+			list = true;
+			break;
+		case 't':
+			if (util_parse_u64(optarg, &v) != 0 || v == 0 || v > 600000) {
+				fprintf(stderr, "bad --timeout-ms\n");
+				return 2;
+			}
+			g_timeout_ms = (uint32_t)v;
+			break;
+		default:
+			fprintf(stderr, "usage: virtio-check -s SOCK [--packed] [--only REGEX] "
+				"[--list] [--timeout-ms N]\n");
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (list) {
+		for (i = 0; i < VHD_COUNTOF(g_conf); i++) {
+			printf("conformance/%s\n", g_conf[i].name);
+		}
+		for (i = 0; i < VHD_COUNTOF(g_hostile); i++) {
+			printf("hostile/%s\n", g_hostile[i].name);
+		}
+		return 0;
+	}
+	if (g_sock == NULL) {
+		fprintf(stderr, "virtio-check: -s SOCK is required\n");
+		return 2;
+	}
+	if (only && regcomp(&re, only, REG_EXTENDED | REG_NOSUB) != 0) {
+		fprintf(stderr, "virtio-check: bad regex %s\n", only);
+		return 2;
+	}
+	/* Hostile input makes a backend log loudly; keep our own errors only. */
+	log_set_level(LOG_LEVEL_WARN);
+	{
+		struct ctx c;
+
+		rc = ctx_open(&c);
+		if (rc != 0) {
+			fprintf(stderr, "virtio-check: %s: %s\n", g_sock, strerror(-rc));
+			return 3;
+		}
+		ctx_close(&c);
+	}
+	for (i = 0; i < VHD_COUNTOF(g_conf); i++) {
+		char name[128];
+		struct ctx c;
+
+		snprintf(name, sizeof(name), "conformance/%s", g_conf[i].name);
+		if (only && regexec(&re, name, 0, NULL, 0) != 0) {
+			continue;
+		}
+		msg[0] = '\0';
+		rc = ctx_open(&c);
+		if (rc == 0) {
+			c.msg[0] = '\0';
+			rc = g_conf[i].fn(&c);
+			snprintf(msg, sizeof(msg), "%s", c.msg);
+			ctx_close(&c);
+		} else {
+			snprintf(msg, sizeof(msg), "cannot open: %s", strerror(-rc));
+			rc = 1;
+		}
+		printf("%s  %s%s%s\n", rc ? "FAIL" : "PASS", name, msg[0] ? ": " : "", msg);
+		rc ? fail++ : pass++;
+	}
+	for (i = 0; i < VHD_COUNTOF(g_hostile); i++) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "hostile/%s", g_hostile[i].name);
+		if (only && regexec(&re, name, 0, NULL, 0) != 0) {
+			continue;
+		}
+		rc = run_hostile(&g_hostile[i], msg, sizeof(msg));
+		printf("%s  %s: %s\n", rc == 0 ? "PASS" : rc == 77 ? "SKIP" : "FAIL", name, msg);
+		fflush(stdout);
+		if (rc == 0) {
+			pass++;
+		} else if (rc == 77) {
+			skip++;
+		} else {
+			fail++;
+		}
+	}
+	printf("virtio-check: %u passed, %u failed, %u skipped\n", pass, fail, skip);
+	if (only) {
+		regfree(&re);
+	}
+	return fail ? 1 : 0;
+}
