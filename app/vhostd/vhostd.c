@@ -612,6 +612,10 @@ main(int argc, char **argv)
 	}
 	reactors_start();
 	reactors_fini();
+	/* The app thread asked to exit just before the reactors stopped: let it finish. */
+	if (thread_get_app() != NULL) {
+		thread_poll(thread_get_app(), 0);
+	}
 	thread_lib_fini();
 	if (g_pidfile_written) {
 		unlink(g_opts.pidfile);
