@@ -288,6 +288,38 @@ cancel:
 	return -1;
 }
 
+/*
+ * After stop: threads that were asked to exit (typically the app thread,
+ * which exits and stops the reactors in one go) get up to
+ * REACTOR_EXIT_DRAIN_US more iterations to finish, so they are destroyed
+ * here instead of being reported as leftovers by thread_lib_fini().
+ */
+#define REACTOR_EXIT_DRAIN_US 100000
+
+static void
+reactor_finish_exiting(struct reactor *r)
+{
+	uint64_t end = util_get_ticks() + REACTOR_EXIT_DRAIN_US * 1000ull, now;
+	struct thread *t, *tmp;
+	bool any;
+
+	do {
+		any = false;
+		now = util_get_ticks();
+		TAILQ_FOREACH_SAFE(t, &r->threads, rlink, tmp) {
+			if (thread_state(t) == THREAD_STATE_RUNNING) {
+				continue;
+			}
+			thread_poll_ticks(t, 0, &now);
+			if (thread_is_exited(t)) {
+				reactor_destroy_thread(r, t);
+			} else {
+				any = true;
+			}
+		}
+	} while (any && now < end);
+}
+
 static void
 reactor_run(struct reactor *r)
 {
@@ -349,6 +381,7 @@ reactor_run(struct reactor *r)
 			}
 		}
 	}
+	reactor_finish_exiting(r);
 }
 
 static void

@@ -96,6 +96,7 @@ thread_lib_set_clock(uint64_t (*now_us)(void))
 }
 
 static void thread_free(struct thread *t);
+static void thread_check_exit(struct thread *t);
 
 void
 thread_lib_fini(void)
@@ -113,7 +114,20 @@ thread_lib_fini(void)
 			break;
 		}
 		if (thread_state(t) != THREAD_STATE_EXITED) {
-			VHD_WARNLOG("thread %s destroyed before it exited\n", t->name);
+			struct poller *p;
+
+			VHD_WARNLOG("thread %s destroyed before it exited (%s; %u pollers, %u "
+				    "interrupts, %s channels, %s messages)\n", t->name,
+				    thread_state(t) == THREAD_STATE_EXITING ? "exiting" : "running",
+				    t->poller_count, t->intr_count,
+				    TAILQ_EMPTY(&t->channels) ? "no" : "some",
+				    thread_has_msgs(t) ? "queued" : "no");
+			TAILQ_FOREACH(p, &t->active, link) {
+				VHD_WARNLOG("thread %s: poller %s left\n", t->name, p->name);
+			}
+			TAILQ_FOREACH(p, &t->timed, link) {
+				VHD_WARNLOG("thread %s: poller %s left\n", t->name, p->name);
+			}
 		}
 		thread_free(t);
 	}
@@ -785,6 +799,8 @@ thread_run_interrupts(struct thread *t)
 	if (t->intr_dead) {
 		thread_reap_interrupts(t);
 	}
+	/* A handler may have been the thread's last act (thread_exit + unregister). */
+	thread_check_exit(t);
 	return rc;
 }
 

@@ -962,6 +962,39 @@ test_interrupt_hand_polled(void **state)
 	close(b.fd);
 }
 
+static int
+intr_exit_cb(void *arg)
+{
+	struct intr_ctx *c = arg;
+
+	thread_eventfd_drain(c->fd);
+	c->runs++;
+	thread_interrupt_unregister(&c->intr);
+	thread_exit(thread_get_current());
+	return POLLER_BUSY;
+}
+
+static void
+test_interrupt_handler_exits_thread(void **state)
+{
+	struct intr_ctx a = {0};
+	struct thread *t = thread_create("intr_exit", NULL);
+	uint64_t one = 1;
+
+	a.fd = eventfd(0, EFD_NONBLOCK);
+	thread_set_current(t);
+	a.intr = thread_interrupt_register(a.fd, intr_exit_cb, &a, "a");
+	assert_non_null(a.intr);
+	ut_set_thread(0);
+	assert_int_equal(write(a.fd, &one, sizeof(one)), 8);
+	/* One iteration: the handler is the thread's last act. */
+	assert_int_equal(thread_poll(t, 0), POLLER_BUSY);
+	assert_int_equal(a.runs, 1);
+	assert_true(thread_is_exited(t));
+	thread_destroy(t);
+	close(a.fd);
+}
+
 /* ---- placement over reactors (not started) --------------------------------------------- */
 
 static void
@@ -1107,6 +1140,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_io_channel_for_each, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_thread_for_each, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_interrupt_hand_polled, setup3, teardown3),
+		cmocka_unit_test_setup_teardown(test_interrupt_handler_exits_thread, setup3,
+						teardown3),
 		cmocka_unit_test_setup_teardown(test_thread_thread_component, setup3, teardown3),
 		cmocka_unit_test(test_thread_placement),
 		cmocka_unit_test(test_reactor_init_errors),
