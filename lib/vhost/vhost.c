@@ -1179,9 +1179,17 @@ vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask
 		   const struct vhost_dev_ops *ops, uint64_t virtio_features,
 		   uint64_t protocol_features)
 {
+	return vhost_dev_register_ext(vdev, name, cpumask, ops, virtio_features,
+				      protocol_features, false);
+}
+
+int
+vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpumask,
+		       const struct vhost_dev_ops *ops, uint64_t virtio_features,
+		       uint64_t protocol_features, bool delay)
+{
 	const struct cpuset *app_mask = reactors_get_cpumask();
 	char path[PATH_MAX + VHOST_NAME_MAX + 2];
-	uint64_t proto = 0;
 	int rc;
 
 	rc = vhost_name_check(name);
@@ -1241,19 +1249,57 @@ vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask
 		rc = -ENOMEM;
 		goto err_unlist;
 	}
-	rc = vhost_socket_prepare(path);
+	if (delay) {
+		VHD_NOTICELOG("%s: %s controller created; socket %s waits for start\n", name,
+			      ops->type, path);
+		return 0;
+	}
+	rc = vhost_dev_start(vdev);
 	if (rc != 0) {
 		goto err_thread;
 	}
+	return 0;
+
+err_thread:
+	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
+err_unlist:
+	pthread_mutex_lock(&g_vhost_mutex);
+	TAILQ_REMOVE(&g_vhost_devs, vdev, link);
+	pthread_mutex_unlock(&g_vhost_mutex);
+err_free:
+	free(vdev->name);
+	free(vdev->path);
+	vdev->name = NULL;
+	vdev->path = NULL;
+	return rc;
+}
+
+int
+vhost_dev_start(struct vhost_dev *vdev)
+{
+	const char *path = vdev->path;
+	const char *name = vdev->name;
+	uint64_t proto = 0;
+	int rc;
+
+	if (vdev->registered) {
+		return 0;
+	}
+	if (vdev->deleting) {
+		return -ENODEV;
+	}
+	rc = vhost_socket_prepare(path);
+	if (rc != 0) {
+		return rc;
+	}
 	if (rte_vhost_driver_register(path, 0) != 0) {
 		VHD_ERRLOG("%s: rte_vhost_driver_register(%s) failed\n", name, path);
-		rc = -EIO;
-		goto err_thread;
+		return -EIO;
 	}
 	if (rte_vhost_driver_set_features(path, vdev->virtio_features) != 0 ||
 	    rte_vhost_driver_callback_register(path, &g_vhost_device_ops) != 0 ||
 	    rte_vhost_driver_get_protocol_features(path, &proto) != 0 ||
-	    rte_vhost_driver_set_protocol_features(path, proto | protocol_features) != 0) {
+	    rte_vhost_driver_set_protocol_features(path, proto | vdev->protocol_features) != 0) {
 		rc = -EIO;
 		goto err_unregister;
 	}
@@ -1270,22 +1316,11 @@ vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask
 		VHD_WARNLOG("%s: chown %s: %s\n", name, path, strerror(errno));
 	}
 	vdev->registered = true;
-	VHD_NOTICELOG("%s: %s controller listening on %s\n", name, ops->type, path);
+	VHD_NOTICELOG("%s: %s controller listening on %s\n", name, vdev->ops->type, path);
 	return 0;
 
 err_unregister:
 	rte_vhost_driver_unregister(path);
-err_thread:
-	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
-err_unlist:
-	pthread_mutex_lock(&g_vhost_mutex);
-	TAILQ_REMOVE(&g_vhost_devs, vdev, link);
-	pthread_mutex_unlock(&g_vhost_mutex);
-err_free:
-	free(vdev->name);
-	free(vdev->path);
-	vdev->name = NULL;
-	vdev->path = NULL;
 	return rc;
 }
 
@@ -1415,6 +1450,24 @@ vhost_delete_finish(void *ctx)
 	}
 }
 
+static void
+vhost_delete_shutdown_done(void *ctx)
+{
+	struct vhost_delete_ctx *dctx = ctx;
+
+	if (thread_send_msg(dctx->origin, vhost_delete_finish, dctx) != 0) {
+		VHD_ERRLOG("%s: cannot return to the app thread\n", dctx->vdev->name);
+	}
+}
+
+static void
+vhost_delete_shutdown_msg(void *ctx)
+{
+	struct vhost_delete_ctx *dctx = ctx;
+
+	dctx->vdev->ops->shutdown(dctx->vdev, vhost_delete_shutdown_done, dctx);
+}
+
 static void *
 vhost_delete_thread(void *arg)
 {
@@ -1460,6 +1513,13 @@ vhost_delete_thread(void *arg)
 		vhost_session_free(s);
 	}
 	unlink(vdev->path);
+	if (vdev->ops->shutdown != NULL) {
+		/* The personality releases its controller-thread state before the thread exits. */
+		if (thread_send_msg(vdev->thread, vhost_delete_shutdown_msg, dctx) == 0) {
+			return NULL;
+		}
+		VHD_ERRLOG("%s: cannot reach the controller thread for shutdown\n", vdev->name);
+	}
 	if (thread_send_msg(dctx->origin, vhost_delete_finish, dctx) != 0) {
 		VHD_ERRLOG("%s: cannot return to the app thread\n", vdev->name);
 	}

@@ -131,6 +131,11 @@ struct vhost_dev_ops {
 	void		(*write_config_json)(struct vhost_dev *vdev, struct json_object *config);
 	/* Required. App thread: release the personality (sessions are gone). */
 	void		(*destroy)(struct vhost_dev *vdev);
+	/* Optional. Controller thread, on delete, after every session is gone and before
+	 * the thread exits: release controller-thread state (channels, descriptors), then
+	 * call done(done_ctx) exactly once (on any thread). destroy follows. */
+	void		(*shutdown)(struct vhost_dev *vdev, void (*done)(void *done_ctx),
+				    void *done_ctx);
 };
 
 struct vhost_dev {
@@ -158,6 +163,15 @@ extern pthread_mutex_t g_vhost_mutex;
 int vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask,
 		       const struct vhost_dev_ops *ops, uint64_t virtio_features,
 		       uint64_t protocol_features);
+/*
+ * Like vhost_dev_register; with `delay` the controller is listed and its thread
+ * exists, but its socket is not bound until vhost_dev_start().
+ */
+int vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpumask,
+			   const struct vhost_dev_ops *ops, uint64_t virtio_features,
+			   uint64_t protocol_features, bool delay);
+/* App thread: bind and listen on the socket of a delayed controller. Idempotent: 0 or -errno. */
+int vhost_dev_start(struct vhost_dev *vdev);
 /* App thread, under g_vhost_mutex or not: lookup by name. */
 struct vhost_dev *vhost_dev_find(const char *name);
 /* Controller thread: run fn(s, ctx) on each started session (synchronously). */
