@@ -2,7 +2,13 @@
 /*
  * A fake reactor for unit tests: lightweight threads polled by hand and a
  * fake clock. Include it from the one .c file of a unit test (the state below
- * is static) and link the test with `thread util`.
+ * is static) and link the test with `thread util`: either
+ * `#include "../../common/ut_thread.h"` (relative) or `<test>_CFLAGS := -Itest/unit`
+ * and `#include "common/ut_thread.h"`.
+ *
+ * Nothing runs on its own: messages, pollers and fd handlers run only inside
+ * ut_poll_threads()/ut_poll_thread(). Timed pollers run when a poll finds the
+ * fake clock at or past their expiry.
  *
  *   ut_threads_init(3);           // lib + threads 0..2, thread 0 = app thread,
  *                                 // current thread = 0, fake clock = 0 us
