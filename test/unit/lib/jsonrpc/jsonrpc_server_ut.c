@@ -131,7 +131,7 @@ ut_poll(void)
 
 /* ---- test handler ---- */
 
-#define UT_MAX_DEFERRED 64
+#define UT_MAX_DEFERRED 512
 
 static struct jsonrpc_request *g_deferred[UT_MAX_DEFERRED];
 static int g_num_deferred;
@@ -667,6 +667,50 @@ test_jsonrpc_partial_writes(void **state)
 }
 
 static void
+test_jsonrpc_inflight_limit_pauses_reading(void **state)
+{
+	static char buf[65536];
+	struct json_object *r[320];
+	char req[64];
+	size_t len = 0;
+	bool eof;
+	int fd = ut_connect(), i, n, total = 0;
+	char *all = malloc(300 * 40);
+
+	for (i = 0; i < 300; i++) {
+		len += (size_t)sprintf(all + len, "{\"method\":\"defer\",\"id\":%d}", i);
+	}
+	ut_send(fd, all, len);
+	/* Only JSONRPC_MAX_INFLIGHT are dispatched; the rest wait in the buffer. */
+	assert_int_equal(g_num_deferred, JSONRPC_MAX_INFLIGHT);
+	/* Each answer frees a slot: a sliding window, in order, until all 300 ran. */
+	for (i = 0; i < 300; i++) {
+		assert_true(i < g_num_deferred);
+		assert_true(g_num_deferred - i <= JSONRPC_MAX_INFLIGHT);
+		jsonrpc_send_result(g_deferred[i], json_object_new_int(i));
+		ut_poll();
+	}
+	assert_int_equal(g_num_deferred, 300);
+	while (total < 300) {
+		ut_recv(fd, buf, sizeof(buf), &eof);
+		assert_false(eof);
+		n = ut_parse_lines(buf, r, 320);
+		assert_true(n > 0);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(ut_id(r[i]), total + i);
+		}
+		total += n;
+		ut_put_all(r, n);
+	}
+	snprintf(req, sizeof(req), "{\"method\":\"echo\",\"id\":1}");
+	ut_sends(fd, req);
+	assert_true(ut_recv(fd, buf, sizeof(buf), &eof) > 0);
+	free(all);
+	close(fd);
+	ut_poll();
+}
+
+static void
 test_jsonrpc_eof_answers_then_closes(void **state)
 {
 	char buf[4096];
@@ -826,6 +870,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_jsonrpc_oversize, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_max_clients, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_partial_writes, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_jsonrpc_inflight_limit_pauses_reading, ut_setup,
+						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_eof_answers_then_closes, ut_setup,
 						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_socket_mode_and_lock, ut_setup, ut_teardown),
