@@ -50,11 +50,17 @@ def register(subparsers, client_factory):
                        ("framework_wait_init", "block until the framework is initialised"),
                        ("framework_start_init", "initialise (after --wait-for-rpc)"),
                        ("framework_get_subsystems", "list subsystems in init order"),
-                       ("log_get_flags", "debug log flags and their state"),
-                       ("log_get_level", "current log level"),
-                       ("log_get_print_level", "current log level (alias)")):
+                       ("log_get_flags", "debug log flags and their state")):
         p = subparsers.add_parser(name, help=what)
         p.set_defaults(func=call(name))
+
+    # SPDK's rpc.py prints these with print_dict: a quoted JSON string.
+    for name in ("log_get_level", "log_get_print_level"):
+        p = subparsers.add_parser(name, help="current log level")
+
+        def get_level(args, name=name):
+            print(json.dumps(client_factory(args).call(name), indent=2))
+        p.set_defaults(func=get_level)
 
     p = subparsers.add_parser("framework_get_config", help="config entries of one subsystem")
     p.add_argument("name", help="subsystem name")

@@ -41,7 +41,7 @@ out=$("$VHD_BIN" --help) && echo "$out" | grep -q -- '--wait-for-rpc' ||
 
 # -L and --log-level take effect (and --mode poll is accepted).
 vhd_start -L thread --log-level INFO --mode poll
-[ "$(vhd_rpc log_get_level)" = INFO ] || { echo "FAIL: --log-level"; fails=$((fails + 1)); }
+[ "$(vhd_rpc log_get_level)" = '"INFO"' ] || { echo "FAIL: --log-level"; fails=$((fails + 1)); }
 vhd_rpc log_get_flags | grep '"thread": true' >/dev/null || { echo "FAIL: -L"; fails=$((fails + 1)); }
 vhd_stop || { echo "FAIL: exit $?"; fails=$((fails + 1)); }
 
