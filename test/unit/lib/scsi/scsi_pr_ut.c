@@ -251,6 +251,93 @@ test_pr_conflict_table(void **state)
 	}
 }
 
+/* Reset to: port1 key 0xa holds `type`, port2 registered with 0xb, port3 unregistered. */
+static void
+pr_table_state(uint8_t type)
+{
+	ut_clear_ua(&g_port, 0);
+	assert_int_equal(pr_out(&g_port, SA_REGISTER_IGNORE, 0, 0, 0xa), GOOD);
+	assert_int_equal(pr_out(&g_port, SA_CLEAR, 0, 0xa, 0), GOOD);
+	ut_clear_ua(&g_port, 0);
+	ut_clear_ua(&g_port2, 0);
+	ut_clear_ua(&g_port3, 0);
+	assert_int_equal(pr_out(&g_port, SA_REGISTER, 0, 0, 0xa), GOOD);
+	assert_int_equal(pr_out(&g_port2, SA_REGISTER, 0, 0, 0xb), GOOD);
+	assert_int_equal(pr_out(&g_port, SA_RESERVE, type, 0xa, 0), GOOD);
+}
+
+/* Additional length of READ RESERVATION (16: a reservation exists) and its key. */
+static void
+pr_expect_reservation(bool exists, uint8_t type, uint64_t key)
+{
+	/* port3 is only an observer here (it may have registered and heard news) */
+	ut_clear_ua(&g_port3, 0);
+	ut_assert_good(pr_in(&g_port3, 1, 4096));
+	assert_int_equal(scsi_get32(&g_buf[4]), exists ? 16 : 0);
+	if (exists) {
+		assert_int_equal(scsi_get64(&g_buf[8]), key);
+		assert_int_equal(g_buf[21], type);
+	}
+}
+
+/* Every PR OUT action x every reservation type x holder / registrant / unregistered. */
+static void
+test_pr_action_table(void **state)
+{
+	static const uint8_t types[] = {SCSI_PR_WRITE_EXCLUSIVE, SCSI_PR_EXCLUSIVE_ACCESS,
+					SCSI_PR_WRITE_EXCLUSIVE_RO, SCSI_PR_EXCLUSIVE_ACCESS_RO,
+					SCSI_PR_WRITE_EXCLUSIVE_AR, SCSI_PR_EXCLUSIVE_ACCESS_AR};
+	size_t i;
+
+	for (i = 0; i < sizeof(types); i++) {
+		uint8_t ty = types[i];
+		bool ar = ty == SCSI_PR_WRITE_EXCLUSIVE_AR || ty == SCSI_PR_EXCLUSIVE_ACCESS_AR;
+		uint64_t hkey = ar ? 0 : 0xa;
+
+		/* RESERVE */
+		pr_table_state(ty);
+		assert_int_equal(pr_out(&g_port, SA_RESERVE, ty, 0xa, 0), GOOD);
+		assert_int_equal(pr_out(&g_port2, SA_RESERVE, ty, 0xb, 0), ar ? GOOD : CONFLICT);
+		assert_int_equal(pr_out(&g_port3, SA_RESERVE, ty, 0, 0), CONFLICT);
+		pr_expect_reservation(true, ty, hkey);
+		/* RELEASE: unregistered conflicts, registrant is a no-op unless it holds (AR) */
+		assert_int_equal(pr_out(&g_port3, SA_RELEASE, ty, 0, 0), CONFLICT);
+		assert_int_equal(pr_out(&g_port2, SA_RELEASE, ty, 0xb, 0), GOOD);
+		pr_expect_reservation(!ar, ty, hkey);
+		pr_table_state(ty);
+		assert_int_equal(pr_out(&g_port, SA_RELEASE, ty, 0xa, 0), GOOD);
+		pr_expect_reservation(false, ty, 0);
+		/* CLEAR from a registrant (even a non-holder) */
+		pr_table_state(ty);
+		assert_int_equal(pr_out(&g_port3, SA_CLEAR, 0, 0, 0), CONFLICT);
+		assert_int_equal(pr_out(&g_port2, SA_CLEAR, 0, 0xb, 0), GOOD);
+		pr_expect_reservation(false, ty, 0);
+		pr_in(&g_port2, 0, 4096);
+		assert_int_equal(scsi_get32(&g_buf[4]), 0);
+		/* PREEMPT the holder's key from the registrant */
+		pr_table_state(ty);
+		assert_int_equal(pr_out(&g_port3, SA_PREEMPT, ty, 0, 0xa), CONFLICT);
+		assert_int_equal(pr_out(&g_port2, SA_PREEMPT, ty, 0xb, 0xa), GOOD);
+		pr_expect_reservation(true, ty, ar ? 0 : 0xb);
+		pr_in(&g_port2, 0, 4096);
+		assert_int_equal(scsi_get32(&g_buf[4]), 8);
+		assert_int_equal(scsi_get64(&g_buf[8]), 0xb);
+		/* the preempted holder now gets REGISTRATIONS PREEMPTED */
+		ut_assert_sense(ut_exec_port(&g_port, 0, (uint8_t[6]){0}, 6, SCSI_DIR_NONE, NULL,
+					     0), SCSI_SENSE_UNIT_ATTENTION, 0x2a, 0x05);
+		/* REGISTER from each role */
+		pr_table_state(ty);
+		assert_int_equal(pr_out(&g_port3, SA_REGISTER, 0, 0x5, 0xc), CONFLICT);
+		assert_int_equal(pr_out(&g_port3, SA_REGISTER, 0, 0, 0xc), GOOD);
+		assert_int_equal(pr_out(&g_port2, SA_REGISTER, 0, 0xc, 0xd), CONFLICT);
+		assert_int_equal(pr_out(&g_port, SA_REGISTER, 0, 0xa, 0xe), GOOD);
+		pr_expect_reservation(true, ty, ar ? 0 : 0xe);
+		/* the holder unregisters: the reservation goes, unless others remain (AR) */
+		assert_int_equal(pr_out(&g_port, SA_REGISTER, 0, 0xe, 0), GOOD);
+		pr_expect_reservation(ar, ty, 0);
+	}
+}
+
 static void
 test_pr_clear(void **state)
 {
@@ -393,7 +480,10 @@ test_pr_in_capabilities_and_full_status(void **state)
 	assert_int_equal(scsi_get64(&g_buf[60]), 0xb);
 	assert_int_equal(g_buf[60 + 12], 0x00);
 	assert_int_equal(g_buf[60 + 13], 0x00);
-	/* truncation */
+	/* truncation of every PR IN response */
+	t = pr_in(&g_port, 1, 13);
+	assert_int_equal(t->data_transferred, 13);
+	assert_int_equal(g_buf[13], 0xee);
 	t = pr_in(&g_port, 3, 30);
 	assert_int_equal(t->data_transferred, 30);
 	t = pr_in(&g_port, 2, 3);
@@ -534,6 +624,7 @@ main(void)
 		PR_TEST(test_pr_register),
 		PR_TEST(test_pr_reserve_release),
 		PR_TEST(test_pr_conflict_table),
+		PR_TEST(test_pr_action_table),
 		PR_TEST(test_pr_clear),
 		PR_TEST(test_pr_preempt),
 		PR_TEST(test_pr_preempt_all_registrants),
