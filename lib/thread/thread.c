@@ -290,9 +290,10 @@ thread_create(const char *name, const struct cpuset *mask)
 	}
 	pthread_mutex_unlock(&g_thread_lock);
 
-	reactor_add_thread(t);
 	VHD_DEBUGLOG(thread, "thread %s (id %" PRIu64 ") created on lcore %u\n", t->name, t->id,
 		     thread_get_lcore(t));
+	/* Last: from here on its reactor may run it (and it may exit) at any time. */
+	reactor_add_thread(t);
 	return t;
 
 err_free:
