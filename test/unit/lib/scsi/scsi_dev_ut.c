@@ -73,9 +73,13 @@ test_dev_create_errors(void **state)
 static void
 test_dev_bad_pr_file(void **state)
 {
-	struct scsi_lun_opts o = {.lun_id = 5, .bdev_name = "Malloc0",
-				  .pr_path = "/tmp/vhostd_scsi_dev_ut_bad.pr"};
-	FILE *f = fopen(o.pr_path, "w");
+	struct scsi_lun_opts o = {.lun_id = 5, .bdev_name = "Malloc0"};
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/vhostd_scsi_dev_ut_bad.%d.pr", (int)getpid());
+	o.pr_path = path;
+	f = fopen(path, "w");
 
 	assert_non_null(f);
 	fputs("garbage\n", f);

@@ -15,7 +15,7 @@
 
 static uint8_t g_buf[65536];
 static struct scsi_port g_port3;
-static const char *g_pr_path = "/tmp/vhostd_scsi_pr_ut.pr";
+static char g_pr_path[64];
 
 static struct scsi_task *
 pr_out_full(struct scsi_port *port, uint8_t sa, uint8_t scope_type, uint64_t key,
@@ -73,6 +73,7 @@ static int
 pr_setup(void **state)
 {
 	ut_setup(state);
+	snprintf(g_pr_path, sizeof(g_pr_path), "/tmp/vhostd_scsi_pr_ut.%d.pr", (int)getpid());
 	scsi_port_init(&g_port3, 3, "iqn.2026-01.test:host3");
 	ut_clear_ua(&g_port3, 0);
 	return 0;
