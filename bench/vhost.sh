@@ -127,7 +127,7 @@ start_vhostd() {
 run_one() {
 	local pid=$2 sock=$3 w=$4 qd=$5 t0 t1 json
 	t0=$(cpu_ticks "$pid")
-	json=$(taskset -c $CLI_CPU "$VPERF" -s "$sock" -w "$w" -q "$qd" -o 4096 -T "$secs" -c $CLI_CPU --json 2>"$work/perf.err")
+	json=$(taskset -c $CLI_CPU "$VPERF" -s "$sock" -w "$w" -q "$qd" -o 4096 -T "$secs" -c "[$CLI_CPU]" --json 2>"$work/perf.err")
 	local rc=$?
 	t1=$(cpu_ticks "$pid")
 	if [ $rc -ne 0 ]; then
@@ -161,7 +161,7 @@ echo
 echo "client ceiling (vhost-perf --echo: client on cpu $CLI_CPU, in-process null device on cpu $SRV_CPU):"
 printf '%-6s %12s %10s %10s\n' qd IOPS p50_us p99_us
 for qd in $qds; do
-	e=$("$VPERF" --echo --echo-cpu $SRV_CPU -w randread -q "$qd" -o 4096 -T "$secs" -c $CLI_CPU --json | python3 -c '
+	e=$("$VPERF" --echo --echo-cpu $SRV_CPU -w randread -q "$qd" -o 4096 -T "$secs" -c "[$CLI_CPU]" --json | python3 -c '
 import json,sys; d=json.load(sys.stdin)["total"]["all"]; print("%.0f %.2f %.2f" % (d["iops"], d["p50_us"], d["p99_us"]))')
 	printf '%-6s %12s %10s %10s\n' "$qd" $e
 	echo -e "echo\techo\trandread\t$qd\t$(echo "$e" | awk '{print $1"\t"$2"\t"$3"\t0\t0"}')" >>"$work/echo.tsv"
