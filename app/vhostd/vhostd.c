@@ -301,6 +301,11 @@ replay_next(void *arg)
 	struct replay *r = arg;
 	struct json_object *subs, *sub, *config = NULL, *entry, *m, *params = NULL, *name = NULL;
 
+	if (g_shutting_down) {
+		snprintf(r->msg, sizeof(r->msg), "%s: replay interrupted by shutdown", r->path);
+		replay_finish(r, -ECANCELED);
+		return;
+	}
 	json_object_object_get_ex(r->doc, "subsystems", &subs);
 	for (;;) {
 		if (r->si >= json_object_array_length(subs)) {
@@ -529,6 +534,9 @@ write_pidfile(void)
 static void
 startup_done(void *ctx, int rc, const char *message)
 {
+	if (g_shutting_down) {
+		return;		/* a signal came during start-up: its exit code stands */
+	}
 	if (rc != 0) {
 		VHD_ERRLOG("start-up failed: %s\n", message ? message : strerror(-rc));
 		vhostd_shutdown(1);
