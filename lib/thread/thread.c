@@ -191,7 +191,29 @@ thread_has_msgs(const struct thread *t)
 	size_t pos = __atomic_load_n(&t->deq_pos, __ATOMIC_RELAXED);
 	const struct thread_msg_cell *cell = &t->ring[pos & t->ring_mask];
 
-	return __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) == pos + 1;
+	return __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) == pos + 1 ||
+	       __atomic_load_n(&t->has_overflow, __ATOMIC_ACQUIRE);
+}
+
+static uint32_t
+thread_run_overflow(struct thread *t)
+{
+	struct thread_overflow_msg *m, *next;
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&t->overflow_lock);
+	m = t->overflow_head;
+	t->overflow_head = NULL;
+	t->overflow_tail = &t->overflow_head;
+	__atomic_store_n(&t->has_overflow, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->overflow_lock);
+	for (; m != NULL; m = next) {
+		next = m->next;
+		m->fn(m->ctx);
+		free(m);
+		n++;
+	}
+	return n;
 }
 
 static uint32_t
@@ -216,6 +238,9 @@ thread_run_msgs(struct thread *t, uint32_t max)
 		__atomic_store_n(&t->deq_pos, pos + 1, __ATOMIC_RELAXED);
 		fn(ctx);
 		n++;
+	}
+	if (__atomic_load_n(&t->has_overflow, __ATOMIC_ACQUIRE)) {
+		n += thread_run_overflow(t);
 	}
 	return n;
 }
@@ -245,6 +270,40 @@ thread_send_msg(struct thread *t, thread_msg_fn fn, void *ctx)
 	return 0;
 }
 
+/*
+ * For the library's own control-path walks (for_each steps, completions,
+ * deferred destroys), which must not be lost: when the ring is full the
+ * message goes to a locked overflow list (malloc; no FIFO order with the
+ * ring) that the thread drains after its ring batch.
+ */
+static int
+thread_send_msg_nofail(struct thread *t, thread_msg_fn fn, void *ctx)
+{
+	struct thread_overflow_msg *m;
+	struct reactor *r;
+	int rc;
+
+	rc = thread_send_msg(t, fn, ctx);
+	if (rc != -ENOMEM) {
+		return rc;
+	}
+	m = malloc(sizeof(*m));
+	if (m == NULL) {
+		return -ENOMEM;
+	}
+	m->next = NULL;
+	m->fn = fn;
+	m->ctx = ctx;
+	r = t->reactor;
+	pthread_mutex_lock(&t->overflow_lock);
+	*t->overflow_tail = m;
+	t->overflow_tail = &m->next;
+	__atomic_store_n(&t->has_overflow, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&t->overflow_lock);
+	reactor_notify_msg(r);
+	return 0;
+}
+
 /* ---- threads ---------------------------------------------------------------------- */
 
 struct thread *
@@ -266,6 +325,8 @@ thread_create(const char *name, const struct cpuset *mask)
 	TAILQ_INIT(&t->channels);
 	t->state = THREAD_STATE_RUNNING;
 	t->epfd = -1;
+	pthread_mutex_init(&t->overflow_lock, NULL);
+	t->overflow_tail = &t->overflow_head;
 
 	if (msg_ring_init(t) != 0) {
 		VHD_ERRLOG("thread %s: out of memory for its message ring\n", t->name);
@@ -338,6 +399,13 @@ thread_free(struct thread *t)
 	if (tls_thread == t) {
 		tls_thread = NULL;
 	}
+	while (t->overflow_head != NULL) {
+		struct thread_overflow_msg *m = t->overflow_head;
+
+		t->overflow_head = m->next;
+		free(m);
+	}
+	pthread_mutex_destroy(&t->overflow_lock);
 	free(t->ring);
 	free(t);
 }
@@ -943,11 +1011,11 @@ thread_for_each_next(struct thread_for_each_ctx *fe, struct thread *t)
 {
 	for (; t != NULL; t = TAILQ_NEXT(t, glink)) {
 		fe->cur = t;
-		if (thread_send_msg(t, thread_for_each_step, fe) == 0) {
+		if (thread_send_msg_nofail(t, thread_for_each_step, fe) == 0) {
 			return;
 		}
 	}
-	if (thread_send_msg(fe->orig, thread_for_each_done, fe) != 0) {
+	if (thread_send_msg_nofail(fe->orig, thread_for_each_done, fe) != 0) {
 		VHD_ERRLOG("thread_for_each: cannot complete on %s\n", fe->orig->name);
 	}
 }
@@ -1059,7 +1127,7 @@ io_device_maybe_free(struct io_device *dev)
 	/* Exactly once, even when two threads drop the last references together. */
 	dev->releasing = true;
 	if (dev->unregister_thread != NULL &&
-	    thread_send_msg(dev->unregister_thread, io_device_unregister_done, dev) == 0) {
+	    thread_send_msg_nofail(dev->unregister_thread, io_device_unregister_done, dev) == 0) {
 		return NULL;
 	}
 	return dev;
@@ -1223,7 +1291,7 @@ io_channel_put(struct io_channel *ch)
 	}
 	/* Deferred so a put inside a loop over channels never frees under it. */
 	ch->destroy_scheduled = true;
-	if (thread_send_msg(ch->thread, io_channel_put_deferred, ch) != 0) {
+	if (thread_send_msg_nofail(ch->thread, io_channel_put_deferred, ch) != 0) {
 		ch->destroy_scheduled = false;
 		io_channel_destroy(ch);
 	}
@@ -1295,13 +1363,13 @@ io_channel_iter_next(struct io_channel_iter *i, struct thread *t)
 			continue;
 		}
 		i->cur = t;
-		if (thread_send_msg(t, io_channel_iter_step, i) == 0) {
+		if (thread_send_msg_nofail(t, io_channel_iter_step, i) == 0) {
 			return;
 		}
 		VHD_ERRLOG("io_channel_for_each(%s): cannot reach thread %s\n", i->dev->name,
 			   t->name);
 	}
-	if (thread_send_msg(i->orig, io_channel_iter_done, i) != 0) {
+	if (thread_send_msg_nofail(i->orig, io_channel_iter_done, i) != 0) {
 		VHD_ERRLOG("io_channel_for_each(%s): cannot complete on %s\n", i->dev->name,
 			   i->orig->name);
 	}
@@ -1354,7 +1422,7 @@ io_channel_for_each(void *io_device, io_channel_iter_fn fn, void *ctx, io_channe
 		pthread_mutex_unlock(&g_thread_lock);
 		VHD_ERRLOG("io_channel_for_each: io_device %p is not registered\n", io_device);
 		i->status = -ENODEV;
-		if (thread_send_msg(i->orig, io_channel_iter_done, i) != 0) {
+		if (thread_send_msg_nofail(i->orig, io_channel_iter_done, i) != 0) {
 			free(i);
 		}
 		return;
@@ -1376,7 +1444,7 @@ io_channel_iter_continue(struct io_channel_iter *i, int status)
 	pthread_mutex_lock(&g_thread_lock);
 	if (status != 0) {
 		i->status = status;
-		if (thread_send_msg(i->orig, io_channel_iter_done, i) != 0) {
+		if (thread_send_msg_nofail(i->orig, io_channel_iter_done, i) != 0) {
 			VHD_ERRLOG("io_channel_for_each(%s): cannot complete on %s\n",
 				   i->dev->name, i->orig->name);
 		}

@@ -76,12 +76,23 @@ struct thread_msg_cell {
 
 struct reactor;
 
+struct thread_overflow_msg {
+	struct thread_overflow_msg	*next;
+	thread_msg_fn			fn;
+	void				*ctx;
+};
+
 struct thread {
 	/* Producers (any pthread) and the consumer on separate cache lines. */
 	size_t			enq_pos __attribute__((aligned(64)));
 	size_t			deq_pos __attribute__((aligned(64)));
 	struct thread_msg_cell	*ring;
 	size_t			ring_mask;
+	/* Control-path messages that found the ring full (thread_send_msg_nofail). */
+	pthread_mutex_t		overflow_lock;
+	struct thread_overflow_msg *overflow_head;
+	struct thread_overflow_msg **overflow_tail;
+	int			has_overflow;
 
 	uint64_t		id;
 	char			name[THREAD_NAME_MAX];

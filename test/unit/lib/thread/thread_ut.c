@@ -890,6 +890,49 @@ test_thread_for_each(void **state)
 	ut_set_thread(0);
 }
 
+static void
+test_walks_survive_full_ring(void **state)
+{
+	struct io_channel *ch;
+	struct iter_ctx c;
+	uint32_t sent = 0;
+
+	g_destroy_calls = 0;
+	io_device_register(&g_dev, ch_create, ch_destroy, 8, "dev");
+	ut_set_thread(1);
+	ch = io_channel_get(&g_dev);
+	ut_set_thread(0);
+	g_count = 0;
+	while (thread_send_msg(ut_thread(1), count_msg, NULL) == 0) {
+		sent++;
+	}
+	assert_int_equal(sent, THREAD_MSG_RING_SIZE);
+
+	/* Walk steps, completions and deferred destroys are never lost to a full ring. */
+	g_each_n = g_each_cpl = 0;
+	assert_int_equal(thread_for_each(each_fn, &g_each_n, each_cpl), 0);
+	memset(&c, 0, sizeof(c));
+	io_channel_for_each(&g_dev, iter_fn, &c, iter_cpl);
+	assert_true(thread_has_msgs(ut_thread(1)));
+	ut_poll_threads();
+	assert_int_equal(g_count, THREAD_MSG_RING_SIZE);
+	assert_int_equal(g_each_n, 3);
+	assert_int_equal(g_each_cpl, 1);
+	assert_int_equal(c.visited, 1);
+	assert_int_equal(c.cpl_calls, 1);
+
+	while (thread_send_msg(ut_thread(1), count_msg, NULL) == 0) {
+	}
+	ut_set_thread(1);
+	io_channel_put(ch);
+	ut_set_thread(0);
+	assert_int_equal(g_destroy_calls, 0);
+	ut_poll_threads();
+	assert_int_equal(g_destroy_calls, 1);
+	io_device_unregister(&g_dev, NULL);
+	ut_poll_threads();
+}
+
 /* ---- interrupts without reactors -------------------------------------------------------- */
 
 struct intr_ctx {
@@ -1139,6 +1182,7 @@ main(void)
 						teardown3),
 		cmocka_unit_test_setup_teardown(test_io_channel_for_each, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_thread_for_each, setup3, teardown3),
+		cmocka_unit_test_setup_teardown(test_walks_survive_full_ring, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_interrupt_hand_polled, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_interrupt_handler_exits_thread, setup3,
 						teardown3),
