@@ -830,6 +830,47 @@ test_compare_and_write(void **state)
 			0x11, 0x00);
 }
 
+static void
+test_more_backend_paths(void **state)
+{
+	uint8_t cdb[16] = {SBC_COMPARE_AND_WRITE};
+	struct scsi_task *t;
+
+	/* CAW with FUA flushes after the write */
+	memset(g_buf, 0, 1024);
+	scsi_put64(&cdb[2], 40);
+	cdb[1] = 0x08;
+	cdb[13] = 1;
+	ut_assert_good(ut_exec(cdb, 16, SCSI_DIR_TO_DEV, g_buf, 1024));
+	assert_int_equal(g_bdev->submitted[BDEV_IO_TYPE_FLUSH], 1);
+	/* a bdev that reports MISCOMPARE itself */
+	fake_bdev_fail_next(g_bdev, BDEV_IO_STATUS_MISCOMPARE, -EILSEQ, 1);
+	ut_assert_sense(ut_exec(cdb, 16, SCSI_DIR_TO_DEV, g_buf, 1024), SCSI_SENSE_MISCOMPARE,
+			0x1d, 0x00);
+	/* WRITE SAME zeroes split by the bdev's limits */
+	g_bdev->max_write_zeroes = 3;
+	cdb_rw16(cdb, SBC_WRITE_SAME_16, 0, 8);
+	ut_assert_good(ut_exec(cdb, 16, SCSI_DIR_TO_DEV, g_buf, 512));
+	assert_int_equal(g_bdev->submitted[BDEV_IO_TYPE_WRITE_ZEROES], 3);
+	assert_int_equal(g_bdev->last_offset[BDEV_IO_TYPE_WRITE_ZEROES], 6);
+	assert_int_equal(g_bdev->last_num[BDEV_IO_TYPE_WRITE_ZEROES], 2);
+	g_bdev->max_unmap = 5;
+	cdb[1] = 0x08;
+	ut_assert_good(ut_exec(cdb, 16, SCSI_DIR_TO_DEV, g_buf, 512));
+	assert_int_equal(g_bdev->submitted[BDEV_IO_TYPE_UNMAP], 2);
+	/* a bdev without a UUID: serial number is the bdev name */
+	memset(&g_bdev->uuid, 0, sizeof(g_bdev->uuid));
+	t = inquiry_vpd(0x80, 255);
+	ut_assert_good(t);
+	assert_int_equal(t->data_transferred, 4 + 7);
+	assert_memory_equal(&g_buf[4], "Malloc0", 7);
+	/* SYNCHRONIZE CACHE of the last block */
+	cdb_rw10(cdb, SBC_SYNCHRONIZE_CACHE_10, 1023, 0);
+	ut_assert_good(ut_exec(cdb, 10, SCSI_DIR_NONE, NULL, 0));
+	assert_int_equal(g_bdev->last_offset[BDEV_IO_TYPE_FLUSH], 1023);
+	assert_int_equal(g_bdev->last_num[BDEV_IO_TYPE_FLUSH], 1);
+}
+
 /* ---- misc commands ---- */
 
 static void
@@ -1255,6 +1296,7 @@ main(void)
 		UT_TEST(test_unmap_too_many_descriptors),
 		UT_TEST(test_write_same),
 		UT_TEST(test_compare_and_write),
+		UT_TEST(test_more_backend_paths),
 		UT_TEST(test_tur_start_stop_prevent),
 		UT_TEST(test_request_sense),
 		UT_TEST(test_report_luns),

@@ -618,6 +618,50 @@ test_pr_aptpl_bad_files(void **state)
 	unlink(g_pr_path);
 }
 
+static void
+test_pr_registrant_limit(void **state)
+{
+	static struct scsi_port ports[SCSI_PR_MAX_REGISTRANTS + 1];
+	char name[64];
+	int i;
+
+	for (i = 0; i <= SCSI_PR_MAX_REGISTRANTS; i++) {
+		snprintf(name, sizeof(name), "iqn.limit:%d", i);
+		scsi_port_init(&ports[i], 100 + i, name);
+		ut_clear_ua(&ports[i], 0);
+		if (i < SCSI_PR_MAX_REGISTRANTS) {
+			assert_int_equal(pr_out(&ports[i], SA_REGISTER, 0, 0, 1 + i), GOOD);
+		}
+	}
+	ut_assert_sense(pr_out_full(&ports[i - 1], SA_REGISTER, 0, 0, 7, 0, 24),
+			SCSI_SENSE_ILLEGAL_REQUEST, 0x55, 0x04);
+	pr_in(&g_port, 0, 4096);
+	assert_int_equal(scsi_get32(&g_buf[4]), 8 * SCSI_PR_MAX_REGISTRANTS);
+	for (i = 0; i <= SCSI_PR_MAX_REGISTRANTS; i++) {
+		scsi_dev_free_port(g_dev, &ports[i]);
+	}
+}
+
+static void
+test_pr_aptpl_unsaved_and_off(void **state)
+{
+	const char *off = "vhostd-pr 1\naptpl 0\ngeneration 3\ntype 1\nholder 0\n"
+			  "reg 0x00000000000000aa iqn.2026-01.test:host1\n";
+
+	/* a file that says APTPL was off loads as empty */
+	assert_int_equal(util_file_write_atomic(g_pr_path, off, strlen(off), 0600), 0);
+	readd_lun0(g_pr_path);
+	pr_in(&g_port, 0, 4096);
+	assert_int_equal(scsi_get32(&g_buf[4]), 0);
+	assert_int_equal(scsi_get32(g_buf), 0);
+	unlink(g_pr_path);
+	/* the file cannot be written: logged, the command still succeeds in memory */
+	readd_lun0("/nonexistent-dir/vhostd.pr");
+	assert_int_equal(pr_out_full(&g_port, SA_REGISTER, 0, 0, 0xa, 0x01, 24)->status, GOOD);
+	pr_in(&g_port, 0, 4096);
+	assert_int_equal(scsi_get32(&g_buf[4]), 8);
+}
+
 int
 main(void)
 {
@@ -634,6 +678,8 @@ main(void)
 		PR_TEST(test_pr_out_errors),
 		PR_TEST(test_pr_aptpl),
 		PR_TEST(test_pr_aptpl_bad_files),
+		PR_TEST(test_pr_registrant_limit),
+		PR_TEST(test_pr_aptpl_unsaved_and_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
