@@ -805,7 +805,7 @@ thread_interrupt_register(int fd, thread_interrupt_fn fn, void *ctx, const char 
 void
 thread_interrupt_unregister(struct thread_interrupt **pp)
 {
-	struct thread_interrupt *intr;
+	struct thread_interrupt *intr, *other;
 	struct thread *t;
 
 	if (pp == NULL || *pp == NULL) {
@@ -817,10 +817,20 @@ thread_interrupt_unregister(struct thread_interrupt **pp)
 	if (t != tls_thread) {
 		VHD_ERRLOG("interrupt %s unregistered from another thread\n", intr->name);
 	}
-	/* The fd may already be closed (epoll then dropped it itself). */
-	epoll_ctl(t->epfd, EPOLL_CTL_DEL, intr->fd, NULL);
 	/* Freed later: an epoll batch being dispatched may still point at it. */
 	intr->dead = true;
+	/*
+	 * If the owner closed the fd first, epoll already dropped it and the
+	 * number may now belong to a newer registration: leave that one alone.
+	 */
+	TAILQ_FOREACH(other, &t->intrs, link) {
+		if (!other->dead && other->fd == intr->fd) {
+			break;
+		}
+	}
+	if (other == NULL) {
+		epoll_ctl(t->epfd, EPOLL_CTL_DEL, intr->fd, NULL);
+	}
 	t->intr_dead = true;
 	t->intr_count--;
 }

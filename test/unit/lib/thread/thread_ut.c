@@ -1005,6 +1005,33 @@ test_interrupt_hand_polled(void **state)
 	close(b.fd);
 }
 
+/* Closed before unregistered, number reused by a newer registration: that one survives. */
+static void
+test_interrupt_fd_reuse(void **state)
+{
+	struct intr_ctx a = {0}, b = {0};
+	uint64_t one = 1;
+
+	a.fd = eventfd(0, EFD_NONBLOCK);
+	ut_set_thread(1);
+	a.intr = thread_interrupt_register(a.fd, intr_cb, &a, "old");
+	close(a.fd);
+	b.fd = eventfd(0, EFD_NONBLOCK);
+	assert_int_equal(b.fd, a.fd);
+	b.intr = thread_interrupt_register(b.fd, intr_cb, &b, "new");
+	assert_non_null(b.intr);
+	thread_interrupt_unregister(&a.intr);
+	ut_set_thread(0);
+	assert_int_equal(write(b.fd, &one, sizeof(one)), 8);
+	ut_poll_threads();
+	assert_int_equal(a.runs, 0);
+	assert_int_equal(b.runs, 1);
+	ut_set_thread(1);
+	thread_interrupt_unregister(&b.intr);
+	ut_set_thread(0);
+	close(b.fd);
+}
+
 static int
 intr_exit_cb(void *arg)
 {
@@ -1184,6 +1211,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_thread_for_each, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_walks_survive_full_ring, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_interrupt_hand_polled, setup3, teardown3),
+		cmocka_unit_test_setup_teardown(test_interrupt_fd_reuse, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_interrupt_handler_exits_thread, setup3,
 						teardown3),
 		cmocka_unit_test_setup_teardown(test_thread_thread_component, setup3, teardown3),
