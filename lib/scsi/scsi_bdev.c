@@ -556,7 +556,7 @@ scsi_task_trim_iovs(struct scsi_task *task, uint64_t bytes)
 	uint64_t sum = 0;
 	int i;
 
-	if (bytes > task->transfer_len) {
+	if (bytes > task->transfer_len || task->iovs == NULL) {
 		return -1;
 	}
 	for (i = 0; i < task->iovcnt; i++) {

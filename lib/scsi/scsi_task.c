@@ -147,7 +147,7 @@ scsi_task_data_in(struct scsi_task *task, const void *buf, uint32_t len)
 	uint32_t done = 0;
 	int i;
 
-	if (task->dxfer_dir != SCSI_DIR_FROM_DEV) {
+	if (task->dxfer_dir != SCSI_DIR_FROM_DEV || task->iovs == NULL) {
 		task->data_transferred = 0;
 		return;
 	}
@@ -169,7 +169,7 @@ scsi_task_data_out(struct scsi_task *task, uint32_t offset, void *buf, uint32_t 
 	uint32_t done = 0;
 	int i;
 
-	if (task->dxfer_dir != SCSI_DIR_TO_DEV) {
+	if (task->dxfer_dir != SCSI_DIR_TO_DEV || task->iovs == NULL) {
 		return 0;
 	}
 	if (offset >= task->transfer_len) {

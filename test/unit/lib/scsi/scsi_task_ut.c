@@ -107,6 +107,11 @@ test_data_in_out(void **state)
 	assert_int_equal(scsi_task_data_out(&t, 0, dst, 9), 0);
 	t.iovs = NULL;
 	assert_int_equal(scsi_task_buf_len(&t), 0);
+	/* a transport that sets iovcnt without iovs: nothing is touched */
+	assert_int_equal(scsi_task_data_out(&t, 0, dst, 9), 0);
+	t.dxfer_dir = SCSI_DIR_FROM_DEV;
+	scsi_task_data_in(&t, src, 16);
+	assert_int_equal(t.data_transferred, 0);
 }
 
 static void
