@@ -349,7 +349,8 @@ scsi_lun_abort_matching(struct scsi_lun *lun, const struct scsi_port *port, cons
 		if (t == except || (t->flags & SCSI_TASK_F_ABORTED)) {
 			continue;
 		}
-		if (port != NULL && (t->initiator_port == NULL || t->initiator_port->id != port->id)) {
+		if (port != NULL &&
+		    (t->initiator_port == NULL || t->initiator_port->id != port->id)) {
 			continue;
 		}
 		if (name != NULL &&
@@ -497,7 +498,8 @@ scsi_dev_queue_mgmt_task(struct scsi_dev *dev, struct scsi_task *tmf)
 				continue;
 			}
 			TAILQ_FOREACH(t, &lun->tasks, link) {
-				if (t->initiator_port != NULL && t->initiator_port->id == n->port_id) {
+				if (t->initiator_port != NULL &&
+				    t->initiator_port->id == n->port_id) {
 					n->ua |= 1u << SCSI_UA_COMMANDS_CLEARED;
 					break;
 				}

@@ -400,7 +400,8 @@ scsi_pr_in(struct scsi_task *task)
 		scsi_put16(&buf[0], 8);
 		buf[2] = pr->path != NULL ? 0x01 : 0;		/* PTPL_C */
 		buf[3] = 0x80 | (pr->aptpl ? 0x01 : 0);		/* TMV, PTPL_A */
-		buf[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;	/* WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX */
+		/* types: WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX, then EX_AC_AR */
+		buf[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;
 		buf[5] = 0x01;					/* EX_AC_AR */
 		off = 8;
 		break;

@@ -84,7 +84,8 @@ scsi_task_invalid_field(struct scsi_task *task, bool cdb, uint16_t byte, int bit
 	uint8_t *s = task->sense_data;
 
 	if (cdb) {
-		scsi_task_set_sense(task, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_IN_CDB);
+		scsi_task_set_sense(task, SCSI_SENSE_ILLEGAL_REQUEST,
+				    SCSI_ASC_INVALID_FIELD_IN_CDB);
 	} else {
 		scsi_task_set_sense(task, SCSI_SENSE_ILLEGAL_REQUEST,
 				    SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);

@@ -596,7 +596,8 @@ test_pr_aptpl_bad_files(void **state)
 	size_t i;
 
 	for (i = 0; i < VHD_COUNTOF(bad); i++) {
-		assert_int_equal(util_file_write_atomic(g_pr_path, bad[i], strlen(bad[i]), 0600), 0);
+		assert_int_equal(util_file_write_atomic(g_pr_path, bad[i], strlen(bad[i]), 0600),
+				 0);
 		assert_int_equal(scsi_dev_add_lun(g_dev, &o), -EINVAL);
 	}
 	/* a good file with an all-registrants reservation */
