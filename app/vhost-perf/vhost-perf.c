@@ -592,6 +592,12 @@ capacity_done(void *arg, const struct virtio_req_result *res)
 
 	*status = (res->status == VIRTIO_SCSI_S_OK && res->scsi && res->scsi->status == 0) ? 0 :
 		  -EIO;
+	/* A unit attention (power on, capacity changed...) is reported once: retry. */
+	if (*status == -EIO && res->status == VIRTIO_SCSI_S_OK && res->scsi != NULL &&
+	    res->scsi->status == 0x02 && res->scsi->sense_len >= 3 &&
+	    (res->scsi->sense[(res->scsi->sense[0] & 0x7f) >= 0x72 ? 1 : 2] & 0x0f) == 0x06) {
+		*status = -EAGAIN;
+	}
 }
 
 static int
@@ -608,18 +614,24 @@ scsi_read_capacity(struct virtio_vq *vq, uint64_t *bytes, uint32_t *blk)
 	cdb[13] = 32;
 	iov.iov_base = buf;
 	iov.iov_len = 32;
-	rc = virtio_scsi_submit(vq, g_o.target, g_o.lun, cdb, 16, &iov, 1, false, capacity_done,
-				&status);
-	if (rc != 0) {
-		return rc;
-	}
-	virtio_vq_notify(vq);
-	while (status == 1) {
-		rc = virtio_vq_wait(vq, g_o.timeout_ms);
+	for (i = 0; i < 4 && status != 0; i++) {
+		status = 1;
+		rc = virtio_scsi_submit(vq, g_o.target, g_o.lun, cdb, 16, &iov, 1, false,
+					capacity_done, &status);
 		if (rc != 0) {
 			return rc;
 		}
-		virtio_vq_process(vq, 1);
+		virtio_vq_notify(vq);
+		while (status == 1) {
+			rc = virtio_vq_wait(vq, g_o.timeout_ms);
+			if (rc != 0) {
+				return rc;
+			}
+			virtio_vq_process(vq, 1);
+		}
+		if (status != -EAGAIN) {
+			break;
+		}
 	}
 	if (status != 0) {
 		return status;
