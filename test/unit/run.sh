@@ -18,7 +18,7 @@ bins_failed=()
 
 for bin in "$@"; do
 	name=${bin#"$top"/}
-	log=$logdir/$(basename "$bin").log
+	log=$logdir/$(echo "$name" | tr "/" "_").log
 	timeout -k 10 "$timeout_s" "$bin" >"$log" 2>&1 </dev/null
 	rc=$?
 	passed=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) test\(s\)\..*/\1/p' "$log" | tail -n 1)

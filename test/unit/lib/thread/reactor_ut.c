@@ -688,6 +688,130 @@ test_reactor_thread_from_thread(void **state)
 	stop_reactors();
 }
 
+/* io_channels and walks across reactors. */
+static int g_rdev;
+static uint32_t g_rdev_creates, g_rdev_destroys, g_rdev_visits, g_rdev_unreg;
+static struct thread *g_rdev_cpl_thread, *g_rdev_unreg_thread;
+static int g_rdev_cpl_status = 1;
+
+static int
+rdev_create(void *dev, void *ctx)
+{
+	__atomic_fetch_add(&g_rdev_creates, 1, __ATOMIC_RELAXED);
+	*(struct thread **)ctx = thread_get_current();
+	return 0;
+}
+
+static void
+rdev_destroy(void *dev, void *ctx)
+{
+	__atomic_fetch_add(&g_rdev_destroys, 1, __ATOMIC_RELEASE);
+}
+
+static void
+rdev_get(void *ctx)
+{
+	*(struct io_channel **)ctx = io_channel_get(&g_rdev);
+}
+
+static void
+rdev_put(void *ctx)
+{
+	io_channel_put(*(struct io_channel **)ctx);
+}
+
+static void
+rdev_visit(struct io_channel_iter *i)
+{
+	struct io_channel *ch = io_channel_iter_get_channel(i);
+
+	assert_ptr_equal(*(struct thread **)io_channel_get_ctx(ch), thread_get_current());
+	__atomic_fetch_add(&g_rdev_visits, 1, __ATOMIC_RELAXED);
+	io_channel_iter_continue(i, 0);
+}
+
+static void
+rdev_cpl(struct io_channel_iter *i, int status)
+{
+	g_rdev_cpl_thread = thread_get_current();
+	__atomic_store_n(&g_rdev_cpl_status, status, __ATOMIC_RELEASE);
+}
+
+static void
+rdev_walk(void *ctx)
+{
+	io_channel_for_each(&g_rdev, rdev_visit, NULL, rdev_cpl);
+}
+
+static void
+rdev_unreg_cb(void *dev)
+{
+	g_rdev_unreg_thread = thread_get_current();
+	__atomic_store_n(&g_rdev_unreg, 1, __ATOMIC_RELEASE);
+}
+
+static void
+rdev_unregister(void *ctx)
+{
+	io_device_unregister(&g_rdev, rdev_unreg_cb);
+}
+
+static bool
+u32_at_least(void *ctx)
+{
+	return __atomic_load_n((uint32_t *)ctx, __ATOMIC_ACQUIRE) >= 3;
+}
+
+static bool
+walk_done(void *ctx)
+{
+	return __atomic_load_n(&g_rdev_cpl_status, __ATOMIC_ACQUIRE) != 1;
+}
+
+static bool
+unreg_done(void *ctx)
+{
+	return __atomic_load_n(&g_rdev_unreg, __ATOMIC_ACQUIRE) != 0;
+}
+
+static void
+test_reactor_io_channels_across_reactors(void **state)
+{
+	struct io_channel *ch[3] = {NULL};
+	struct thread *t[3];
+	uint32_t i;
+
+	if (!g_have_two_cpus) {
+		skip();
+	}
+	start_reactors(REACTOR_MODE_INTERRUPT);
+	t[0] = create_on("a", 0);
+	t[1] = create_on("b", 1);
+	t[2] = create_on("c", 1);
+	io_device_register(&g_rdev, rdev_create, rdev_destroy, sizeof(struct thread *), "rdev");
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(thread_send_msg(t[i], rdev_get, &ch[i]), 0);
+	}
+	assert_true(wait_until(u32_at_least, &g_rdev_creates, WAIT_MS));
+	assert_int_equal(thread_send_msg(t[0], rdev_walk, NULL), 0);
+	assert_true(wait_until(walk_done, NULL, WAIT_MS));
+	assert_int_equal(g_rdev_cpl_status, 0);
+	assert_int_equal(g_rdev_visits, 3);
+	assert_ptr_equal(g_rdev_cpl_thread, t[0]);
+
+	/* Unregistered from a; the callback waits for the channels on reactor 1. */
+	assert_int_equal(thread_send_msg(t[0], rdev_unregister, NULL), 0);
+	usleep(20000);
+	assert_int_equal(__atomic_load_n(&g_rdev_unreg, __ATOMIC_ACQUIRE), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(thread_send_msg(t[i], rdev_put, &ch[i]), 0);
+	}
+	assert_true(wait_until(unreg_done, NULL, WAIT_MS));
+	assert_int_equal(__atomic_load_n(&g_rdev_destroys, __ATOMIC_ACQUIRE), 3);
+	assert_ptr_equal(g_rdev_unreg_thread, t[0]);
+	stop_reactors();
+}
+
 int
 main(void)
 {
@@ -700,6 +824,8 @@ main(void)
 		cmocka_unit_test_teardown(test_reactor_adaptive_busy_then_sleep, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_poll_mode_fds, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_thread_from_thread, teardown_reactors),
+		cmocka_unit_test_teardown(test_reactor_io_channels_across_reactors,
+					  teardown_reactors),
 	};
 	cpu_set_t set;
 
