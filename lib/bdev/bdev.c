@@ -56,6 +56,7 @@ struct bdev_channel {
 	struct poller			*drain_poller;
 	struct io_channel_iter		*drain_iter;
 	struct bdev_io_stat		stat;
+	uint32_t			sample_ctr;
 };
 
 struct bdev_reset_ctx {
@@ -427,6 +428,7 @@ bdev_io_stat_add(struct bdev_io_stat *dst, const struct bdev_io_stat *src)
 		dst->type[t].ops += src->type[t].ops;
 		dst->type[t].bytes += src->type[t].bytes;
 		dst->type[t].lat_sum += src->type[t].lat_sum;
+		dst->type[t].lat_samples += src->type[t].lat_samples;
 		dst->type[t].lat_min = VHD_MIN(dst->type[t].lat_min, src->type[t].lat_min);
 		dst->type[t].lat_max = VHD_MAX(dst->type[t].lat_max, src->type[t].lat_max);
 	}
@@ -1210,11 +1212,15 @@ bdev_io_account(struct bdev_channel *ch, struct bdev_io *io)
 		return;
 	}
 	s = &ch->stat.type[io->type];
-	lat = util_get_ticks() - io->internal.submit_tsc;
 	s->ops++;
 	if (io->type != BDEV_IO_TYPE_FLUSH && io->type != BDEV_IO_TYPE_RESET) {
 		s->bytes += io->num_blocks * io->bdev->blocklen;
 	}
+	if (io->internal.submit_tsc == 0) {
+		return;	/* not sampled */
+	}
+	lat = util_get_ticks() - io->internal.submit_tsc;
+	s->lat_samples++;
 	s->lat_sum += lat;
 	if (lat < s->lat_min) {
 		s->lat_min = lat;
@@ -1495,7 +1501,7 @@ bdev_io_submit(struct bdev_io *io)
 	struct bdev_channel *ch = io->internal.ch;
 
 	ch->outstanding++;
-	io->internal.submit_tsc = util_get_ticks();
+	io->internal.submit_tsc = (ch->sample_ctr++ % BDEV_LAT_SAMPLE) == 0 ? util_get_ticks() : 0;
 	if (VHD_UNLIKELY(ch->frozen)) {
 		bdev_io_fail_deferred(io, BDEV_IO_STATUS_ABORTED, -ECANCELED);
 		return;
@@ -1915,7 +1921,16 @@ static void
 bdev_iostat_done(struct io_channel_iter *i, int status)
 {
 	struct bdev_iostat_ctx *c = io_channel_iter_get_ctx(i);
+	struct bdev_io_type_stat *s;
+	int t;
 
+	/* Scale the sampled latency sum to every op. */
+	for (t = 0; t < BDEV_NUM_IO_TYPES; t++) {
+		s = &c->stat->type[t];
+		if (s->lat_samples != 0 && s->ops > s->lat_samples) {
+			s->lat_sum = (uint64_t)((double)s->lat_sum * s->ops / s->lat_samples);
+		}
+	}
 	c->cb(c->bdev, c->stat, c->cb_arg, status);
 	free(c);
 }

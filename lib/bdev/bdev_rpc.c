@@ -305,7 +305,7 @@ iostat_add_lat(struct json_object *o, const char *name, const struct bdev_io_typ
 static struct json_object *
 iostat_json(struct bdev *bdev, const struct bdev_io_stat *st)
 {
-	static const struct bdev_io_type_stat none = {0, 0, 0, UINT64_MAX, 0};
+	static const struct bdev_io_type_stat none = {.lat_min = UINT64_MAX};
 	struct json_object *o = json_object_new_object(), *errs;
 	static const char *const status_names[] = {
 		"", "failed", "medium_error", "aborted", "miscompare", "nospace",

@@ -171,11 +171,23 @@ bdev_malloc_create(const struct malloc_bdev_opts *opts, struct bdev **_bdev)
 	}
 	disk->size = opts->num_blocks * opts->block_size;
 	disk->buf = mmap(NULL, disk->size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_NORESERVE, -1, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (disk->buf == MAP_FAILED) {
 		rc = -errno;
 		disk->buf = NULL;
 		VHD_ERRLOG("%s: cannot allocate %zu bytes: %s\n", name, disk->size, strerror(-rc));
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	/*
+	 * Transparent huge pages: random 4 KiB copies over a large disk otherwise
+	 * miss the TLB on nearly every I/O (3-4x slower under nested paging).
+	 * Then populate now, so a disk that does not fit fails here, not later.
+	 */
+	madvise(disk->buf, disk->size, MADV_HUGEPAGE);
+	if (madvise(disk->buf, disk->size, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
+		rc = -errno;
+		VHD_ERRLOG("%s: cannot populate %zu bytes: %s\n", name, disk->size, strerror(-rc));
 		rc = -ENOMEM;
 		goto err_free;
 	}

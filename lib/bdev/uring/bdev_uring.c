@@ -37,6 +37,7 @@ struct uring_channel {
 	bool			fixed;		/* fd registered as fixed file 0 */
 	int			efd;
 	int			fd;
+	bool			evfd_on;	/* completions signal the eventfd */
 	uint32_t		queued;		/* SQEs filled, not yet submitted */
 	uint32_t		inflight;
 	struct poller		*poller;
@@ -129,6 +130,11 @@ uring_poll(void *arg)
 	struct uring_channel *ch = arg;
 	int n = 0;
 
+	if (ch->evfd_on) {
+		/* Awake and polling: spare the kernel an eventfd write per completion. */
+		io_uring_cq_eventfd_toggle(&ch->ring, false);
+		ch->evfd_on = false;
+	}
 	if (ch->queued != 0) {
 		uring_flush_sq(ch);
 		n = 1;
@@ -147,6 +153,11 @@ uring_sleep_ok(void *arg)
 	if (ch->queued != 0) {
 		uring_flush_sq(ch);
 		return false;
+	}
+	/* Re-arm the eventfd, then look again: a completion may have raced in. */
+	if (!ch->evfd_on) {
+		io_uring_cq_eventfd_toggle(&ch->ring, true);
+		ch->evfd_on = true;
 	}
 	return !io_uring_cq_ready(&ch->ring);
 }
@@ -189,6 +200,7 @@ uring_channel_create(void *io_device, void *ctx)
 	if (rc < 0) {
 		goto err;
 	}
+	ch->evfd_on = true;
 	ch->poller = poller_register(uring_poll, ch, 0, "bdev_uring");
 	if (ch->poller == NULL) {
 		rc = -ENOMEM;
