@@ -192,6 +192,7 @@ scsi_session_queue_event(struct vhost_session *s, void *ctx)
 {
 	struct scsi_event_req *r = ctx;
 	struct scsi_session *ss = s->priv;
+	bool missed;
 
 	if (ss == NULL) {
 		return;
@@ -200,8 +201,9 @@ scsi_session_queue_event(struct vhost_session *s, void *ctx)
 		/* The driver did not ask for these (no HOTPLUG/CHANGE): it rescans itself. */
 		return;
 	}
+	missed = ss->evq.missed;
 	vhost_scsi_evq_push(&ss->evq, r->event, r->target, r->lun, r->reason);
-	if (ss->evq.missed) {
+	if (ss->evq.missed && !missed) {
 		VHD_WARNLOG("%s: event queue full; the guest will see EVENTS_MISSED and rescan\n",
 			    s->name);
 	}
