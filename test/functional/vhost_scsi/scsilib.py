@@ -189,5 +189,8 @@ def run(main):
     except AssertionError as e:
         print("FAIL:", e)
         sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - any error fails the test, with its text
+        print("FAIL: %s: %s" % (type(e).__name__, e))
+        sys.exit(1)
     print("PASS")
     sys.exit(0)
