@@ -131,6 +131,24 @@ thread_lib_fini(void)
 		}
 		thread_free(t);
 	}
+	/* Devices left registered would make the next test's register of the same pointer fail. */
+	for (;;) {
+		struct io_device *dev;
+
+		pthread_mutex_lock(&g_thread_lock);
+		dev = TAILQ_FIRST(&g_io_devices);
+		if (dev != NULL) {
+			TAILQ_REMOVE(&g_io_devices, dev, link);
+		}
+		pthread_mutex_unlock(&g_thread_lock);
+		if (dev == NULL) {
+			break;
+		}
+		VHD_WARNLOG("io_device %s still registered at thread_lib_fini\n", dev->name);
+		if (dev->refcnt == 0 && dev->iter_refs == 0) {
+			free(dev);
+		}
+	}
 	g_app_thread = NULL;
 	tls_thread = NULL;
 }
@@ -369,6 +387,35 @@ poller_free(struct poller *p)
 	free(p);
 }
 
+/* Leftovers only: channels of a thread that never exited (no destroy_cb: teardown). */
+static void
+thread_free_channels(struct thread *t)
+{
+	struct io_channel *ch;
+	struct io_device *dev;
+	bool free_dev;
+
+	for (;;) {
+		pthread_mutex_lock(&g_thread_lock);
+		ch = TAILQ_FIRST(&t->channels);
+		if (ch == NULL) {
+			pthread_mutex_unlock(&g_thread_lock);
+			return;
+		}
+		TAILQ_REMOVE(&t->channels, ch, link);
+		dev = ch->dev;
+		dev->refcnt--;
+		free_dev = dev->unregistered && dev->refcnt == 0 && dev->iter_refs == 0 &&
+			   !dev->releasing;
+		pthread_mutex_unlock(&g_thread_lock);
+		VHD_WARNLOG("thread %s: io_channel %s freed with the thread\n", t->name, dev->name);
+		free(ch);
+		if (free_dev) {
+			free(dev);
+		}
+	}
+}
+
 static void
 thread_free(struct thread *t)
 {
@@ -392,6 +439,7 @@ thread_free(struct thread *t)
 		TAILQ_REMOVE(&t->intrs, intr, link);
 		free(intr);
 	}
+	thread_free_channels(t);
 	if (t->epfd >= 0) {
 		close(t->epfd);
 		t->epfd = -1;

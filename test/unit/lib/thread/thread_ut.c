@@ -1170,7 +1170,15 @@ test_thread_lib_fini_leftovers(void **state)
 	thread_set_current(t);
 	a.self = poller_register(poller_cb, &a, 0, "a");
 	assert_non_null(a.self);
-	/* Frees the thread and its poller (ASan checks for leaks). */
+	io_device_register(&g_dev, NULL, NULL, 16, "left_dev");
+	assert_non_null(io_channel_get(&g_dev));
+	/* Frees the thread, its poller and channel, the device (ASan checks for leaks). */
+	thread_lib_fini();
+	/* The device pointer is free again. */
+	t = thread_create("again", NULL);
+	thread_set_current(t);
+	io_device_register(&g_dev, NULL, NULL, 16, "again");
+	assert_non_null(io_channel_get(&g_dev));
 	thread_lib_fini();
 	assert_null(thread_get_current());
 	assert_null(thread_get_app());
