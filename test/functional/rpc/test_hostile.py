@@ -203,21 +203,26 @@ def main():
         check(r["error"]["code"] == -32602, "1 MB request: %s" % str(r)[:200])
         check(d.alive(), "alive after 2 MiB request")
 
-        # 70 simultaneous clients: the first 64 are served, the rest are closed.
-        socks = [connect(d) for _ in range(70)]
-        time.sleep(0.3)
-        served, closed = 0, 0
-        for i, s in enumerate(socks):
-            try:
-                s.sendall(b'{"method":"spdk_get_version","id":%d}' % i)
-                r = read_responses(s, 1, timeout=5)
-                check(r[0]["id"] == i, "client %d: %s" % (i, r))
-                served += 1
-            except (AssertionError, ConnectionResetError, BrokenPipeError):
-                closed += 1
+        # 70 simultaneous clients: the first 64 are served, the rest are closed. Connections
+        # closed just before may not be reaped yet, so allow a retry after a pause.
+        for attempt in range(3):
+            time.sleep(0.5)
+            socks = [connect(d) for _ in range(70)]
+            time.sleep(0.3)
+            served, closed = 0, 0
+            for i, s in enumerate(socks):
+                try:
+                    s.sendall(b'{"method":"spdk_get_version","id":%d}' % i)
+                    r = read_responses(s, 1, timeout=5)
+                    check(r[0]["id"] == i, "client %d: %s" % (i, r))
+                    served += 1
+                except (AssertionError, ConnectionResetError, BrokenPipeError):
+                    closed += 1
+            for s in socks:
+                s.close()
+            if served == 64 and closed == 6:
+                break
         check(served == 64 and closed == 6, "70 clients: %d served, %d closed" % (served, closed))
-        for s in socks:
-            s.close()
         time.sleep(0.2)
         check(d.alive(), "alive after 70 clients")
         check("already has 64 clients" in d.log(), "65th client logged")
