@@ -33,7 +33,7 @@ $(BUILD)/$(1): $$($(1)_OBJS) $$(foreach l,$$($(1)_LIBS),$$(call lib_a,$$(l)))
 		$$(foreach l,$$($(1)_LIBS),$$($$(l)_LDLIBS)) -lm
 ALL_OBJS += $$($(1)_OBJS)
 endef
-$(foreach b,$(APPS) $(UNIT_TESTS),$(eval $(call bin_template,$(b))))
+$(foreach b,$(APPS) $(UNIT_TESTS) $(BENCH_BINS),$(eval $(call bin_template,$(b))))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -42,9 +42,12 @@ $(BUILD)/obj/%.o: %.c
 
 APP_BINS := $(addprefix $(BUILD)/,$(APPS))
 UNIT_BINS := $(addprefix $(BUILD)/,$(UNIT_TESTS))
+BENCH_BIN_PATHS := $(addprefix $(BUILD)/,$(BENCH_BINS))
+# Only the programs under app/ are installed; benches and test clients are not.
+INSTALL_BINS := $(filter $(BUILD)/app/%,$(APP_BINS))
 
 .PHONY: all apps unit check check-unit check-functional check-e2e run deps install clean style fuzz bench
-all: $(APP_BINS) $(UNIT_BINS)
+all: $(APP_BINS) $(UNIT_BINS) $(BENCH_BIN_PATHS)
 apps: $(APP_BINS)
 unit: $(UNIT_BINS)
 
@@ -78,7 +81,7 @@ bench: apps
 
 install: apps
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vhostd
-	install -m 0755 $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 scripts/rpc.py $(DESTDIR)$(PREFIX)/bin/vhostd-rpc
 	install -d $(DESTDIR)/lib/systemd/system
 	install -m 0644 contrib/systemd/vhostd.service $(DESTDIR)/lib/systemd/system/
