@@ -158,10 +158,10 @@ echo "# vhost-perf $(git -C "$top" rev-parse --short HEAD 2>/dev/null), qemu-sto
 
 # ---- the client's ceiling: vhost-perf against its own in-process null device ----
 echo
-echo "client ceiling (vhost-perf --echo: client on cpu $CLI_CPU, in-process null device on cpu $SRV_CPU):"
+echo "client ceiling (vhost-perf --echo-inline on cpu $CLI_CPU: client and in-process null device on one thread):"
 printf '%-6s %12s %10s %10s\n' qd IOPS p50_us p99_us
 for qd in $qds; do
-	e=$("$VPERF" --echo --echo-cpu $SRV_CPU -w randread -q "$qd" -o 4096 -T "$secs" -c "[$CLI_CPU]" --json | python3 -c '
+	e=$("$VPERF" --echo-inline -w randread -q "$qd" -o 4096 -T "$secs" -c "[$CLI_CPU]" --json | python3 -c '
 import json,sys; d=json.load(sys.stdin)["total"]["all"]; print("%.0f %.2f %.2f" % (d["iops"], d["p50_us"], d["p99_us"]))')
 	printf '%-6s %12s %10s %10s\n' "$qd" $e
 	echo -e "echo\techo\trandread\t$qd\t$(echo "$e" | awk '{print $1"\t"$2"\t"$3"\t0\t0"}')" >>"$work/echo.tsv"

@@ -63,6 +63,7 @@ struct perf_opts {
 	bool		json;
 	bool		wait;
 	bool		echo;
+	bool		echo_inline;
 	int		echo_cpu;
 	bool		no_event_idx;
 	bool		no_indirect;
@@ -111,6 +112,7 @@ struct worker {
 	uint64_t		cursor;		/* next owned chunk for sequential phases */
 	bool			measure;
 	uint64_t		last_progress;
+	uint64_t		now;		/* clock read once per batch, not per I/O */
 	struct qstats		st;
 	_Atomic uint64_t	live_ios;
 	_Atomic uint64_t	live_bytes;
@@ -297,7 +299,7 @@ task_submit(struct worker *w, struct task *t)
 
 	t->iov.iov_base = t->buf;
 	t->iov.iov_len = g_o.io_size;
-	t->start = now_ns();
+	t->start = w->now;
 	if (g_o.scsi) {
 		uint64_t lba = off / g_blk_size;
 		uint32_t nb = g_o.io_size / g_blk_size;
@@ -322,7 +324,7 @@ task_done(void *arg, const struct virtio_req_result *res)
 {
 	struct task *t = arg;
 	struct worker *w = t->w;
-	uint64_t lat = now_ns() - t->start, nblk, i;
+	uint64_t lat = w->now - t->start, nblk, i;
 	bool ok;
 
 	if (g_o.scsi) {
@@ -331,7 +333,7 @@ task_done(void *arg, const struct virtio_req_result *res)
 		ok = res->status == VIRTIO_BLK_S_OK;
 	}
 	w->inflight--;
-	w->last_progress = now_ns();
+	w->last_progress = w->now;
 	if (!ok) {
 		w->st.errors++;
 		if (w->st.errors <= 5) {
@@ -448,9 +450,12 @@ worker_phase(struct worker *w, uint64_t end_ns)
 
 	w->last_progress = now_ns();
 	for (;;) {
+		if (more && w->free != NULL) {
+			w->now = now_ns();
+		}
 		while (more && w->free != NULL) {
 			if (end_ns != 0 && (atomic_load_explicit(&g_stop, memory_order_relaxed) ||
-					    now_ns() >= end_ns)) {
+					    w->now >= end_ns)) {
 				more = false;
 				break;
 			}
@@ -478,7 +483,18 @@ worker_phase(struct worker *w, uint64_t end_ns)
 			w->inflight++;
 		}
 		virtio_vq_notify(w->vq);
-		n = virtio_vq_process(w->vq, 256);
+		if (g_o.echo_inline) {
+			virtio_vq_echo_serve(w->vq, UINT32_MAX);
+		}
+		if (w->inflight == 0) {
+			n = 0;
+		} else if (!virtio_vq_has_used(w->vq)) {
+			n = 0;
+		} else {
+			/* completions seen now: one clock read stamps the whole batch */
+			w->now = now_ns();
+			n = virtio_vq_process(w->vq, 256);
+		}
 		if (n > 0) {
 			idle = 0;
 			continue;
@@ -496,8 +512,13 @@ worker_phase(struct worker *w, uint64_t end_ns)
 				fprintf(stderr, "queue %u: server disconnected\n", w->qi);
 				return rc;
 			}
-		} else if ((++idle & 0xfff) == 0 && !virtio_dev_is_connected(g_dev)) {
-			if (!virtio_vq_has_used(w->vq)) {
+		} else {
+			/* spinning: look at the clock and the socket only now and then */
+			if ((++idle & 0xff) != 0) {
+				continue;
+			}
+			if ((idle & 0xfff) == 0 && !virtio_dev_is_connected(g_dev) &&
+			    !virtio_vq_has_used(w->vq)) {
 				fprintf(stderr, "queue %u: server disconnected\n", w->qi);
 				return -ENOTCONN;
 			}
@@ -716,6 +737,8 @@ usage(FILE *f)
 		"  --echo          no server: an in-process null device completes every request\n"
 		"                  (one thread per queue) - measures the client's own ceiling\n"
 		"  --echo-cpu N    pin the --echo device threads to cpu N\n"
+		"  --echo-inline   --echo served by each worker thread itself: the client's\n"
+		"                  own cost per I/O, immune to cross-core scheduling\n"
 		"  --no-event-idx, --no-indirect   refuse these ring features\n"
 		"exit: 0 ok, 1 I/O errors or mismatches, 2 usage, 3 connection/setup failure\n");
 }
@@ -752,7 +775,8 @@ static int
 parse_args(int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_LUN, O_QUEUES, O_PACKED, O_VERIFY, O_JSON, O_WAIT, O_SIZE,
-	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO, O_ECHO_CPU, O_NO_EVIDX, O_NO_INDIRECT };
+	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO, O_ECHO_CPU, O_NO_EVIDX, O_NO_INDIRECT,
+	       O_ECHO_INLINE };
 	static const struct option lopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"type", required_argument, NULL, 't'},
@@ -767,6 +791,7 @@ parse_args(int argc, char **argv)
 		{"wait", no_argument, NULL, O_WAIT},
 		{"echo", no_argument, NULL, O_ECHO},
 		{"echo-cpu", required_argument, NULL, O_ECHO_CPU},
+		{"echo-inline", no_argument, NULL, O_ECHO_INLINE},
 		{"no-event-idx", no_argument, NULL, O_NO_EVIDX},
 		{"no-indirect", no_argument, NULL, O_NO_INDIRECT},
 		{"size", required_argument, NULL, O_SIZE},
@@ -874,6 +899,10 @@ parse_args(int argc, char **argv)
 			break;
 		case O_ECHO:
 			g_o.echo = true;
+			break;
+		case O_ECHO_INLINE:
+			g_o.echo = true;
+			g_o.echo_inline = true;
 			break;
 		case O_ECHO_CPU:
 			if (parse_u32(optarg, &v, CPUSET_MAX_CPUS - 1)) {
@@ -1104,7 +1133,7 @@ main(int argc, char **argv)
 		}
 	}
 	t0 = now_ns();
-	for (i = 0; g_o.echo && i < g_o.nqueues; i++) {
+	for (i = 0; g_o.echo && !g_o.echo_inline && i < g_o.nqueues; i++) {
 		pthread_create(&g_echo_th[i], NULL, echo_main,
 			       virtio_dev_vq(g_dev, (uint16_t)(first_rq + i)));
 	}
@@ -1147,7 +1176,7 @@ main(int argc, char **argv)
 		pthread_join(g_workers[i].th, NULL);
 	}
 	atomic_store(&g_echo_stop, true);
-	for (i = 0; g_o.echo && i < g_o.nqueues; i++) {
+	for (i = 0; g_o.echo && !g_o.echo_inline && i < g_o.nqueues; i++) {
 		pthread_join(g_echo_th[i], NULL);
 	}
 	secs = (double)(VHD_MIN(now_ns(), g_run_end) - g_run_start) / 1e9;
