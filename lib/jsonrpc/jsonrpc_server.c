@@ -215,13 +215,14 @@ static int
 conn_flush_poll(void *ctx)
 {
 	struct jsonrpc_conn *conn = ctx;
-	size_t before = conn->out_off;
+	size_t off_before = conn->out_off;
+	bool progress;
 
 	conn->refs++;
 	conn_write(conn);
-	before = conn->fd >= 0 ? conn->out_off - before : 1;
+	progress = conn->fd < 0 || conn->out_off != off_before;
 	conn_unref(conn);
-	return before > 0 ? POLLER_BUSY : POLLER_IDLE;
+	return progress ? POLLER_BUSY : POLLER_IDLE;
 }
 
 static void
