@@ -206,6 +206,34 @@ for backing in null malloc; do
 done
 echo
 echo "ratio = vhostd IOPS / QSD IOPS; p50x = vhostd p50 / QSD p50; cpu/io = server CPU microseconds per I/O"
+
+# ---- server CPU at a fixed load and when idle ----
+# fixed: null backing, 4 KiB randread QD 32 capped at 100K IOPS (vhost-perf --rate);
+# idle: no client at all, over the same time.
+cpu_at_rate() {
+	local pid=$1 sock=$2 t0 t1 out
+	t0=$(cpu_ticks "$pid")
+	out=$(taskset -c $CLI_CPU "$VPERF" -s "$sock" -w randread -q 32 -o 4096 -T "$secs" -c "[$CLI_CPU]" \
+		--rate 100000 --json 2>/dev/null | python3 -c 'import json,sys; print("%.0f" % json.load(sys.stdin)["total"]["all"]["iops"])')
+	t1=$(cpu_ticks "$pid")
+	awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$secs" -v i="$out" 'BEGIN {printf "%s IOPS, %.3f cpu-s/s", i, (b - a) / hz / s}'
+}
+cpu_idle() {
+	local t0 t1
+	t0=$(cpu_ticks "$1")
+	sleep "$secs"
+	t1=$(cpu_ticks "$1")
+	awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$secs" 'BEGIN {printf "%.3f cpu-s/s", (b - a) / hz / s}'
+}
+echo
+[ -n "$VHD_PID" ] && kill -STOP "$VHD_PID"
+echo "QSD    at 100K IOPS (null, randread qd 32): $(cpu_at_rate "$QSD_PID" "$work/qsd-null.sock"); idle: $(cpu_idle "$QSD_PID")"
+[ -n "$VHD_PID" ] && kill -CONT "$VHD_PID"
+if [ $have_vhostd -eq 1 ]; then
+	kill -STOP "$QSD_PID"
+	echo "vhostd at 100K IOPS (null, randread qd 32): $(cpu_at_rate "$VHD_PID" "$work/vhd-null.sock"); idle: $(cpu_idle "$VHD_PID") (mode $vmode)"
+	kill -CONT "$QSD_PID"
+fi
 [ $have_vhostd -eq 1 ] || echo "vhostd: skipped (see above)"
 echo "results: $results"
 

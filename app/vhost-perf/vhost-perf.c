@@ -66,6 +66,7 @@ struct perf_opts {
 	bool		echo_inline;
 	int		echo_cpu;
 	bool		no_event_idx;
+	uint64_t	rate;		/* total IOPS cap, 0 = unlimited */
 	bool		no_indirect;
 	uint64_t	size;
 	uint32_t	seed;
@@ -113,6 +114,8 @@ struct worker {
 	bool			measure;
 	uint64_t		last_progress;
 	uint64_t		now;		/* clock read once per batch, not per I/O */
+	uint64_t		issued;		/* in the timed phase, for --rate */
+	uint64_t		phase_start;
 	struct qstats		st;
 	_Atomic uint64_t	live_ios;
 	_Atomic uint64_t	live_bytes;
@@ -449,6 +452,8 @@ worker_phase(struct worker *w, uint64_t end_ns)
 	int rc, n;
 
 	w->last_progress = now_ns();
+	w->phase_start = w->last_progress;
+	w->issued = 0;
 	for (;;) {
 		if (more && w->free != NULL) {
 			w->now = now_ns();
@@ -457,6 +462,11 @@ worker_phase(struct worker *w, uint64_t end_ns)
 			if (end_ns != 0 && (atomic_load_explicit(&g_stop, memory_order_relaxed) ||
 					    w->now >= end_ns)) {
 				more = false;
+				break;
+			}
+			if (g_o.rate && w->phase == PH_RUN &&
+			    w->issued >= (w->now - w->phase_start) / 1000 * (g_o.rate / g_o.nqueues) /
+						   1000000 + 1) {
 				break;
 			}
 			t = w->free;
@@ -481,6 +491,7 @@ worker_phase(struct worker *w, uint64_t end_ns)
 				break;
 			}
 			w->inflight++;
+			w->issued++;
 		}
 		virtio_vq_notify(w->vq);
 		if (g_o.echo_inline) {
@@ -737,6 +748,8 @@ usage(FILE *f)
 		"  --echo          no server: an in-process null device completes every request\n"
 		"                  (one thread per queue) - measures the client's own ceiling\n"
 		"  --echo-cpu N    pin the --echo device threads to cpu N\n"
+		"  --rate IOPS     cap the total rate (spread over the queues), e.g. to measure\n"
+		"                  server CPU at a fixed load\n"
 		"  --echo-inline   --echo served by each worker thread itself: the client's\n"
 		"                  own cost per I/O, immune to cross-core scheduling\n"
 		"  --no-event-idx, --no-indirect   refuse these ring features\n"
@@ -776,7 +789,7 @@ parse_args(int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_LUN, O_QUEUES, O_PACKED, O_VERIFY, O_JSON, O_WAIT, O_SIZE,
 	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO, O_ECHO_CPU, O_NO_EVIDX, O_NO_INDIRECT,
-	       O_ECHO_INLINE };
+	       O_ECHO_INLINE, O_RATE };
 	static const struct option lopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"type", required_argument, NULL, 't'},
@@ -792,6 +805,7 @@ parse_args(int argc, char **argv)
 		{"echo", no_argument, NULL, O_ECHO},
 		{"echo-cpu", required_argument, NULL, O_ECHO_CPU},
 		{"echo-inline", no_argument, NULL, O_ECHO_INLINE},
+		{"rate", required_argument, NULL, O_RATE},
 		{"no-event-idx", no_argument, NULL, O_NO_EVIDX},
 		{"no-indirect", no_argument, NULL, O_NO_INDIRECT},
 		{"size", required_argument, NULL, O_SIZE},
@@ -899,6 +913,11 @@ parse_args(int argc, char **argv)
 			break;
 		case O_ECHO:
 			g_o.echo = true;
+			break;
+		case O_RATE:
+			if (util_parse_u64(optarg, &g_o.rate) != 0 || g_o.rate == 0) {
+				goto bad;
+			}
 			break;
 		case O_ECHO_INLINE:
 			g_o.echo = true;
