@@ -579,14 +579,18 @@ vhost_session_call(struct vhost_session *s, thread_msg_fn fn, void *ctx)
 {
 	int rc;
 
+	/* Only non-reactor threads get here, so waiting while holding op_lock is safe. */
+	pthread_mutex_lock(&s->op_lock);
 	s->op_ctx = ctx;
 	rc = thread_send_msg(s->vdev->thread, fn, s);
 	if (rc != 0) {
 		VHD_ERRLOG("%s: cannot reach the controller thread: %s\n", s->name,
 			   strerror(-rc));
-		return rc;
+	} else {
+		rc = vhost_session_wait(s);
 	}
-	return vhost_session_wait(s);
+	pthread_mutex_unlock(&s->op_lock);
+	return rc;
 }
 
 static void
@@ -1044,6 +1048,8 @@ vhost_new_connection(int vid)
 		return -1;
 	}
 	sem_init(&s->sem, 0, 0);
+	pthread_mutex_init(&s->op_lock, NULL);
+	s->refs = 1;
 	s->vid = vid;
 	pthread_mutex_lock(&g_vhost_mutex);
 	vdev = vhost_dev_find_by_path(path);
@@ -1052,6 +1058,7 @@ vhost_new_connection(int vid)
 		VHD_WARNLOG("vhost: refusing a connection on %s: no controller or being deleted\n",
 			    path);
 		sem_destroy(&s->sem);
+		pthread_mutex_destroy(&s->op_lock);
 		free(s);
 		return -1;
 	}
@@ -1069,6 +1076,7 @@ vhost_new_connection(int vid)
 		g_vid_sessions[vid] = NULL;
 		pthread_mutex_unlock(&g_vhost_mutex);
 		sem_destroy(&s->sem);
+		pthread_mutex_destroy(&s->op_lock);
 		free(s);
 		return -1;
 	}
@@ -1076,6 +1084,22 @@ vhost_new_connection(int vid)
 	return 0;
 }
 
+static void
+vhost_session_put(struct vhost_session *s)
+{
+	bool last;
+
+	pthread_mutex_lock(&g_vhost_mutex);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&g_vhost_mutex);
+	if (last) {
+		sem_destroy(&s->sem);
+		pthread_mutex_destroy(&s->op_lock);
+		free(s);
+	}
+}
+
+/* The connection is gone: unlist the session and drop the connection's reference. */
 static void
 vhost_session_free(struct vhost_session *s)
 {
@@ -1085,8 +1109,7 @@ vhost_session_free(struct vhost_session *s)
 		g_vid_sessions[s->vid] = NULL;
 	}
 	pthread_mutex_unlock(&g_vhost_mutex);
-	sem_destroy(&s->sem);
-	free(s);
+	vhost_session_put(s);
 }
 
 static void
@@ -1485,6 +1508,7 @@ vhost_delete_thread(void *arg)
 		TAILQ_FOREACH(s, &vdev->sessions, link) {
 			if (s->info_started) {
 				todo = s;
+				todo->refs++;	/* vhost-events may free it meanwhile */
 				break;
 			}
 		}
@@ -1496,6 +1520,7 @@ vhost_delete_thread(void *arg)
 		pthread_mutex_lock(&g_vhost_mutex);
 		todo->info_started = false;
 		pthread_mutex_unlock(&g_vhost_mutex);
+		vhost_session_put(todo);
 	}
 	if (vdev->registered) {
 		rte_vhost_driver_unregister(vdev->path);

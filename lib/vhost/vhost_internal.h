@@ -86,7 +86,11 @@ struct vhost_session {
 	bool			needs_restart;
 	bool			vq_kicked[VHOST_MAX_VQS];
 
-	/* Hand-off between vhost-events and the controller thread. */
+	/* Hand-off between vhost-events (or the delete helper) and the controller
+	 * thread; op_lock serialises callers, refs (g_vhost_mutex) keeps the session
+	 * alive while the delete helper uses it. */
+	pthread_mutex_t		op_lock;
+	uint32_t		refs;
 	sem_t			sem;
 	int			op_rc;
 	void			*op_ctx;
