@@ -95,7 +95,7 @@ kill -0 $pid 2>/dev/null && e2e_fail "process $pid still alive"
 expect_ok "qemu_wait returns for an exited process" e2e_qemu_wait $! 5
 
 # extract_vmlinux: compressed ELF after junk; no ELF inside -> error.
-python3 - "$T" <<'PY'
+"$E2E_PY" - "$T" <<'PY'
 import gzip, lzma, os, sys
 t = sys.argv[1]
 elf = b"\x7fELF" + os.urandom(5000)
@@ -108,11 +108,11 @@ with open(os.path.join(t, "bz-none"), "wb") as f:
 with open(os.path.join(t, "elf"), "wb") as f:
     f.write(elf)
 PY
-expect_ok "extract_vmlinux gzip" python3 "$E2E_LIB/extract_vmlinux.py" "$T/bz-gz" "$T/o1"
+expect_ok "extract_vmlinux gzip" "$E2E_PY" "$E2E_LIB/extract_vmlinux.py" "$T/bz-gz" "$T/o1"
 expect_ok "extract_vmlinux gzip: right bytes" cmp "$T/o1" "$T/elf"
-expect_ok "extract_vmlinux xz" python3 "$E2E_LIB/extract_vmlinux.py" "$T/bz-xz" "$T/o2"
+expect_ok "extract_vmlinux xz" "$E2E_PY" "$E2E_LIB/extract_vmlinux.py" "$T/bz-xz" "$T/o2"
 expect_ok "extract_vmlinux xz: right bytes" cmp "$T/o2" "$T/elf"
-expect_fail "extract_vmlinux: no ELF inside" python3 "$E2E_LIB/extract_vmlinux.py" \
+expect_fail "extract_vmlinux: no ELF inside" "$E2E_PY" "$E2E_LIB/extract_vmlinux.py" \
 	"$T/bz-none" "$T/o3"
 [ -e "$T/o3" ] && e2e_fail "extract_vmlinux left an output file after failing"
 

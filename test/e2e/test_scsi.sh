@@ -70,16 +70,16 @@ else
 		local f t=$2
 		f=$(disk "$1" "$t")
 		e2e_new_disk "$f" $size
-		python3 "$E2E_LIB/qmp.py" "$E2E_QMP_SOCK" blockdev-add \
+		"$E2E_PY" "$E2E_LIB/qmp.py" "$E2E_QMP_SOCK" blockdev-add \
 			"{\"driver\":\"file\",\"node-name\":\"f$t\",\"filename\":\"$f\",
 			  \"cache\":{\"direct\":true},\"discard\":\"unmap\"}" >/dev/null &&
-			python3 "$E2E_LIB/qmp.py" "$E2E_QMP_SOCK" device_add \
+			"$E2E_PY" "$E2E_LIB/qmp.py" "$E2E_QMP_SOCK" device_add \
 				"{\"driver\":\"scsi-hd\",\"drive\":\"f$t\",\"bus\":\"scsi0.0\",
 				  \"scsi-id\":$t,\"lun\":0,\"id\":\"hd$t\",\"serial\":\"vhd-t$t\"}" >/dev/null
 	}
 	scsi_hot_remove()
 	{
-		python3 "$E2E_LIB/qmp.py" "$E2E_QMP_SOCK" device_del "{\"id\":\"hd$2\"}" >/dev/null
+		"$E2E_PY" "$E2E_LIB/qmp.py" "$E2E_QMP_SOCK" device_del "{\"id\":\"hd$2\"}" >/dev/null
 	}
 	pr=0
 fi

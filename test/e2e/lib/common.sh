@@ -121,9 +121,9 @@ e2e_blk_boot()
 {
 	local name=$1 mode=$2 nq=$3 smp=$4 bytes=$5
 	shift 5
-	local file=$E2E_TMP/$name.img sock extra= opt min=$((8 + smp))
+	local file=$E2E_TMP/$name.img sock extra= opt min=$((8 + smp)) append=
 	for opt in "$@"; do
-		[ "$opt" = packed ] && extra=,packed=on
+		[ "$opt" = packed ] && extra=,packed=on && append=" vhd.packed=1"
 	done
 	e2e_new_disk "$file" "$bytes"
 	if [ "$mode" = ro ]; then
@@ -136,7 +136,7 @@ e2e_blk_boot()
 	}
 	# shellcheck disable=SC2046
 	if ! E2E_SMP=$smp e2e_qemu_run "$E2E_TMP/$name.log" blk 150 \
-		"vhd.mode=$mode vhd.size=$bytes vhd.nq=$((nq < smp ? nq : smp))" \
+		"vhd.mode=$mode vhd.size=$bytes vhd.nq=$((nq < smp ? nq : smp))$append" \
 		$(e2e_blk_dev "$sock" c0 "$nq" "$extra"); then
 		e2e_fail "$name: guest test ($mode, $nq queues$extra)"
 		return 1

@@ -14,6 +14,12 @@
 E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_DIR=$(cd "$E2E_LIB/.." && pwd)
 E2E_CACHE_ROOT=${VHD_E2E_CACHE:-/var/tmp/vhostd-e2e}
+# The system interpreter: a pyenv shim in PATH costs seconds per call on a
+# loaded machine. The helpers use the standard library only.
+if [ -z "${E2E_PY:-}" ]; then
+	E2E_PY=${VHD_E2E_PYTHON:-/usr/bin/python3}
+	[ -x "$E2E_PY" ] || E2E_PY=python3
+fi
 
 # Modules the guest needs (dependencies are added from modules.dep).
 E2E_MODULES="virtio_pci virtio_blk virtio_scsi scsi_mod:scan=sync sd_mod sg crc32c_generic ext4"
@@ -22,9 +28,10 @@ E2E_MODULES="virtio_pci virtio_blk virtio_scsi scsi_mod:scan=sync sd_mod sg crc3
 E2E_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_unmap sg_write_same sg_vpd sg_turs
 	sg_sync sg_reset mke2fs e2fsck blkdiscard"
 
+# e2e_log MSG: to stderr, with the seconds since the test started.
 e2e_log()
 {
-	echo "e2e: $*" >&2
+	echo "e2e: [${SECONDS}s] $*" >&2
 }
 
 # The kernel package linux-image-amd64 points at, and its version.
@@ -54,7 +61,7 @@ e2e_kernel_fetch()
 	(cd "$dir" && timeout 600 apt-get download -q "$pkg" >&2) || return 1
 	e2e_log "unpacking $(basename "$dir"/*.deb)"
 	dpkg-deb -x "$dir"/*.deb "$dir/root" || return 1
-	python3 "$E2E_LIB/extract_vmlinux.py" "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinux" >&2 ||
+	"$E2E_PY" "$E2E_LIB/extract_vmlinux.py" "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinux" >&2 ||
 		return 1
 	depmod -b "$dir/root" "$kver" || return 1
 	rm -f "$dir"/*.deb
@@ -66,7 +73,7 @@ e2e_kernel_fetch()
 e2e_module_order()
 {
 	local moddir=$1 want=$2
-	python3 - "$moddir" $want <<'PY'
+	"$E2E_PY" - "$moddir" $want <<'PY'
 import os, sys
 moddir = sys.argv[1]
 deps = {}

@@ -28,12 +28,12 @@ e2e_skip()
 
 e2e_rpc()
 {
-	timeout 30 python3 "$E2E_RPC_PY" -s "$E2E_SRV_DIR/rpc.sock" "$@"
+	timeout 30 "$E2E_PY" "$E2E_RPC_PY" -r 10 -s "$E2E_SRV_DIR/rpc.sock" "$@"
 }
 
 e2e_qmp()
 {
-	timeout 30 python3 "$E2E_LIB/qmp.py" "$E2E_SRV_DIR/qmp.sock" "$@"
+	timeout 30 "$E2E_PY" "$E2E_LIB/qmp.py" "$E2E_SRV_DIR/qmp.sock" "$@"
 }
 
 # vhostd's RPC method list (needs a running daemon: started on a scratch dir).
@@ -49,7 +49,7 @@ e2e_vhostd_methods()
 		sleep 0.1
 	done
 	if [ -S "$dir/rpc.sock" ]; then
-		methods=$(timeout 10 python3 "$E2E_RPC_PY" -s "$dir/rpc.sock" rpc_get_methods 2>/dev/null)
+		methods=$(timeout 30 "$E2E_PY" "$E2E_RPC_PY" -r 10 -s "$dir/rpc.sock" rpc_get_methods 2>/dev/null)
 	fi
 	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 50; i++)); do
@@ -81,8 +81,20 @@ e2e_server_require()
 	vhostd)
 		[ -x "$E2E_VHOSTD" ] || e2e_skip "$E2E_VHOSTD not built (make) — vhostd e2e needs it"
 		[ -f "$E2E_RPC_PY" ] || e2e_skip "scripts/rpc.py missing"
-		methods=$(e2e_vhostd_methods)
-		[ -n "$methods" ] || e2e_skip "vhostd did not answer rpc_get_methods"
+		# Starting a daemon to ask costs seconds on a loaded machine: the
+		# answer is cached per binary (path, size, mtime).
+		local key cache
+		key=$(stat -c '%n %s %Y' "$E2E_VHOSTD" | sha256sum | cut -c1-16)
+		cache=$E2E_CACHE_ROOT/methods/$key
+		if [ -s "$cache" ]; then
+			methods=$(cat "$cache")
+		else
+			methods=$(e2e_vhostd_methods)
+			[ -n "$methods" ] || e2e_skip "vhostd did not answer rpc_get_methods"
+			mkdir -p "$E2E_CACHE_ROOT/methods" &&
+				echo "$methods" >"$cache.$$" && mv "$cache.$$" "$cache"
+			find "$E2E_CACHE_ROOT/methods" -type f -mtime +1 -delete 2>/dev/null
+		fi
 		for f in "$@"; do
 			case $f in
 			blk | packed)

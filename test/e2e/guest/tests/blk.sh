@@ -3,6 +3,9 @@
 # line parameters (vhd.NAME=VALUE):
 #   size=BYTES     expected disk size (required)
 #   nq=N           expected number of hardware queues (/sys/block/vda/mq)
+#   packed=1       the packed ring (VIRTIO_F_RING_PACKED, bit 34) must have
+#                  been negotiated (QEMU silently falls back to split if the
+#                  server does not offer it)
 #   mode=full      size, queues, O_DIRECT patterns, write-zeroes, discard, ext4
 #   mode=io        size, queues, O_DIRECT patterns (incl. one writer per CPU)
 #   mode=ro        read-only disk: reads the host's pattern, every write fails
@@ -51,6 +54,16 @@ blk_basics()
 			vhd_pass "$nq hardware queues"
 		else
 			vhd_fail "queues: guest has $nq, expected $vhd_nq"
+		fi
+	fi
+	# Negotiated feature bits, one character per bit, bit 0 first.
+	local feat
+	feat=$(cat /sys/block/vda/device/features 2>/dev/null)
+	if [ "${vhd_packed:-0}" = 1 ]; then
+		if [ "${feat:34:1}" = 1 ]; then
+			vhd_pass "packed ring negotiated"
+		else
+			vhd_fail "packed ring not negotiated (features $feat)"
 		fi
 	fi
 }
