@@ -1096,6 +1096,9 @@ vhost_scsi_controller_create(const char *name, const char *cpumask, bool delay)
 	/* QEMU 7.2 forwards what the guest acks unfiltered (but HOTPLUG): offer them all. */
 	features = (1ull << VIRTIO_SCSI_F_INOUT) | (1ull << VIRTIO_SCSI_F_HOTPLUG) |
 		   (1ull << VIRTIO_SCSI_F_CHANGE);
+	/* QEMU forwards RING_PACKED too (-device vhost-user-scsi-pci,packed=on): offer it,
+	 * or DPDK would drop the connection when the guest acks it. */
+	features |= 1ull << VHOST_F_RING_PACKED;
 	c->started = !delay;
 	/* No F_CONFIG: QEMU builds the virtio-scsi config space itself. */
 	rc = vhost_dev_register_ext(&c->vdev, name, cpumask, &g_scsi_ops, features, 0, delay);
