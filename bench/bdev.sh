@@ -37,7 +37,7 @@ fi
 # One run of ours: prints "iops p50 p99".
 ours() {
 	local backend=$1 rw=$2 qd=$3
-	taskset -c "$CORE" "$BENCH" -b "$backend" -f "$FILE" -w "$rw" -q "$qd" -t "$SECS" \
+	taskset -c "$CORE" "$BENCH" -c "$CORE" -b "$backend" -f "$FILE" -w "$rw" -q "$qd" -t "$SECS" \
 		-S 256 | sed -E 's/.*iops=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/'
 }
 

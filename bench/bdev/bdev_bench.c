@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * In-process bdev benchmark: one lightweight thread polled in a tight loop on
- * the calling pthread (pin it with taskset), QD I/Os of BS bytes at random
- * aligned offsets, for T seconds. Prints one line:
+ * In-process bdev benchmark: one lightweight thread on one reactor (core -c,
+ * poll mode unless -m), QD I/Os of BS bytes at random aligned offsets, one
+ * second of warm-up then T seconds measured. Prints one line:
  *   bdev_bench backend=uring rw=randread bs=4096 qd=32 iops=123456 p50_us=.. p99_us=..
  *
  * bdev_bench -b null|malloc|aio|uring [-f FILE] [-w randread|randwrite] [-q QD]
- *            [-s BS] [-t SECS] [-S SIZE_MB]
+ *            [-s BS] [-t SECS] [-S SIZE_MB] [-c CORE] [-m poll|interrupt|adaptive]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vhostd/bdev.h"
+#include "vhostd/cpuset.h"
 #include "vhostd/bdev_module.h"
 #include "vhostd/log.h"
 #include "vhostd/thread.h"
@@ -51,7 +52,26 @@ struct bench {
 	uint64_t		hist[HIST_BUCKETS];
 	double			ns_per_tick;
 	uint32_t		sample_ctr;
+	/* setup and phases */
+	const char		*backend;
+	const char		*file;
+	const char		*rw;
+	uint32_t		qd;
+	uint32_t		bs;
+	uint32_t		secs;
+	uint64_t		size_mb;
+	struct bdev		*bdev;
+	struct bench_task	*tasks;
+	struct poller		*timer;
+	uint64_t		warm_end;
+	uint64_t		start;
+	uint64_t		deadline;
+	uint64_t		measured;
+	double			elapsed;
+	int			rc;
 };
+
+static struct bench g_b;
 
 static unsigned
 hist_index(uint64_t ns)
@@ -177,131 +197,172 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bdev_bench -b null|malloc|aio|uring [-f FILE] "
-		"[-w randread|randwrite] [-q QD] [-s BS] [-t SECS] [-S SIZE_MB]\n");
+		"[-w randread|randwrite] [-q QD] [-s BS] [-t SECS] [-S SIZE_MB] [-c CORE] "
+		"[-m poll|interrupt|adaptive]\n");
 	exit(2);
+}
+
+static void
+bench_finish(struct bench *b)
+{
+	uint32_t i;
+
+	printf("bdev_bench backend=%s rw=%s bs=%u qd=%u iops=%.0f p50_us=%.2f p99_us=%.2f "
+	       "errors=%llu\n", b->backend, b->rw, b->bs, b->qd,
+	       b->elapsed > 0 ? (double)b->measured / b->elapsed : 0.0,
+	       hist_percentile(b, 50) / 1000.0, hist_percentile(b, 99) / 1000.0,
+	       (unsigned long long)b->errors);
+	fflush(stdout);
+	io_channel_put(b->ch);
+	bdev_close(b->desc);
+	bdev_unregister(b->bdev, NULL, NULL);
+	for (i = 0; i < b->qd; i++) {
+		free(b->tasks[i].buf);
+	}
+	free(b->tasks);
+	b->rc = b->errors ? 1 : 0;
+	reactors_stop();
+}
+
+static int
+bench_tick(void *arg)
+{
+	struct bench *b = arg;
+	uint64_t now = util_get_ticks();
+
+	if (b->warm_end != 0 && now >= b->warm_end) {
+		b->warm_end = 0;
+		memset(b->hist, 0, sizeof(b->hist));
+		b->done = 0;
+		b->start = now;
+		b->deadline = now + (uint64_t)b->secs * util_get_ticks_hz();
+	} else if (b->deadline != 0 && now >= b->deadline && !b->stopping) {
+		b->measured = b->done;
+		b->elapsed = (double)(now - b->start) / (double)util_get_ticks_hz();
+		b->stopping = true;
+	}
+	if (b->stopping && b->inflight == 0) {
+		poller_unregister(&b->timer);
+		bench_finish(b);
+	}
+	return POLLER_IDLE;
+}
+
+static void
+bench_start(void *arg)
+{
+	struct bench *b = arg;
+	uint32_t i;
+	int rc;
+
+	if (strcmp(b->backend, "null") == 0) {
+		struct null_bdev_opts o = {.name = "b0", .block_size = 512,
+			.num_blocks = b->size_mb * 2048};
+
+		rc = bdev_null_create(&o, &b->bdev);
+	} else if (strcmp(b->backend, "malloc") == 0) {
+		struct malloc_bdev_opts o = {.name = "b0", .block_size = 512,
+			.num_blocks = b->size_mb * 2048};
+
+		rc = bdev_malloc_create(&o, &b->bdev);
+	} else if (strcmp(b->backend, "aio") == 0) {
+		struct aio_bdev_opts o = {.name = "b0", .filename = b->file, .block_size = 512};
+
+		rc = bdev_aio_create(&o, &b->bdev);
+	} else {
+		struct uring_bdev_opts o = {.name = "b0", .filename = b->file, .block_size = 512};
+
+		rc = bdev_uring_create(&o, &b->bdev);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "create %s: %s\n", b->backend, strerror(-rc));
+		exit(1);
+	}
+	rc = bdev_open_ext("b0", true, bench_event, NULL, &b->desc);
+	if (rc != 0) {
+		fprintf(stderr, "open: %s\n", strerror(-rc));
+		exit(1);
+	}
+	b->ch = bdev_get_io_channel(b->desc);
+	b->bs_blocks = b->bs / bdev_get_block_size(b->bdev);
+	b->nranges = bdev_get_num_blocks(b->bdev) / b->bs_blocks;
+	b->seed = 0x2545f4914f6cdd1dULL;
+	b->ns_per_tick = 1e9 / (double)util_get_ticks_hz();
+	b->tasks = calloc(b->qd, sizeof(*b->tasks));
+	for (i = 0; i < b->qd; i++) {
+		b->tasks[i].b = b;
+		if (posix_memalign(&b->tasks[i].buf, 4096, b->bs) != 0) {
+			exit(1);
+		}
+		memset(b->tasks[i].buf, 0x5a, b->bs);
+	}
+	b->warm_end = util_get_ticks() + util_get_ticks_hz();
+	b->timer = poller_register(bench_tick, b, 1000, "bench_tick");
+	for (i = 0; i < b->qd; i++) {
+		bench_submit(&b->tasks[i]);
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *backend = NULL, *file = NULL, *rw = "randread";
-	uint32_t qd = 1, bs = 4096, secs = 5, i;
-	uint64_t size_mb = 1024, start, end, deadline, warm;
-	struct bench b = {};
-	struct bench_task *tasks;
+	struct bench *b = &g_b;
+	enum reactor_mode mode = REACTOR_MODE_POLL;
+	struct cpuset mask;
+	uint32_t core = 0;
 	struct thread *t;
-	struct bdev *bdev;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "b:f:w:q:s:t:S:")) != -1) {
+	b->rw = "randread";
+	b->qd = 1;
+	b->bs = 4096;
+	b->secs = 5;
+	b->size_mb = 1024;
+	while ((c = getopt(argc, argv, "b:f:w:q:s:t:S:c:m:")) != -1) {
 		switch (c) {
-		case 'b': backend = optarg; break;
-		case 'f': file = optarg; break;
-		case 'w': rw = optarg; break;
-		case 'q': qd = (uint32_t)atoi(optarg); break;
-		case 's': bs = (uint32_t)atoi(optarg); break;
-		case 't': secs = (uint32_t)atoi(optarg); break;
-		case 'S': size_mb = strtoull(optarg, NULL, 0); break;
+		case 'b': b->backend = optarg; break;
+		case 'f': b->file = optarg; break;
+		case 'w': b->rw = optarg; break;
+		case 'q': b->qd = (uint32_t)atoi(optarg); break;
+		case 's': b->bs = (uint32_t)atoi(optarg); break;
+		case 't': b->secs = (uint32_t)atoi(optarg); break;
+		case 'S': b->size_mb = strtoull(optarg, NULL, 0); break;
+		case 'c': core = (uint32_t)atoi(optarg); break;
+		case 'm':
+			if (reactor_mode_from_name(optarg, &mode) != 0) {
+				usage();
+			}
+			break;
 		default: usage();
 		}
 	}
-	if (backend == NULL || qd == 0 || qd > 1024 || bs < 512 || !VHD_IS_POW2(bs)) {
+	if (b->backend == NULL || b->qd == 0 || b->qd > 1024 || b->bs < 512 ||
+	    !VHD_IS_POW2(b->bs)) {
 		usage();
 	}
-	if (strcmp(rw, "randread") != 0 && strcmp(rw, "randwrite") != 0) {
+	if (strcmp(b->rw, "randread") != 0 && strcmp(b->rw, "randwrite") != 0) {
 		usage();
 	}
-	b.write = strcmp(rw, "randwrite") == 0;
+	if (strcmp(b->backend, "null") != 0 && strcmp(b->backend, "malloc") != 0 &&
+	    ((strcmp(b->backend, "aio") != 0 && strcmp(b->backend, "uring") != 0) ||
+	     b->file == NULL)) {
+		usage();
+	}
+	b->write = strcmp(b->rw, "randwrite") == 0;
 	log_set_level(LOG_LEVEL_WARN);
-	if (thread_lib_init() != 0 || (t = thread_create("bench", NULL)) == NULL) {
-		fprintf(stderr, "thread lib init failed\n");
+	cpuset_zero(&mask);
+	cpuset_set_cpu(&mask, core, true);
+	if (thread_lib_init() != 0 || reactors_init(&mask, mode) != 0) {
+		fprintf(stderr, "cannot start a reactor on core %u\n", core);
 		return 1;
 	}
-	thread_set_current(t);
-
-	if (strcmp(backend, "null") == 0) {
-		struct null_bdev_opts o = {.name = "b0", .block_size = 512,
-			.num_blocks = size_mb * 2048};
-
-		rc = bdev_null_create(&o, &bdev);
-	} else if (strcmp(backend, "malloc") == 0) {
-		struct malloc_bdev_opts o = {.name = "b0", .block_size = 512,
-			.num_blocks = size_mb * 2048};
-
-		rc = bdev_malloc_create(&o, &bdev);
-	} else if (strcmp(backend, "aio") == 0 && file != NULL) {
-		struct aio_bdev_opts o = {.name = "b0", .filename = file, .block_size = 512};
-
-		rc = bdev_aio_create(&o, &bdev);
-	} else if (strcmp(backend, "uring") == 0 && file != NULL) {
-		struct uring_bdev_opts o = {.name = "b0", .filename = file, .block_size = 512};
-
-		rc = bdev_uring_create(&o, &bdev);
-	} else {
-		usage();
-	}
-	if (rc != 0) {
-		fprintf(stderr, "create %s: %s\n", backend, strerror(-rc));
+	t = thread_create("bench", &mask);
+	if (t == NULL || thread_send_msg(t, bench_start, b) != 0) {
+		fprintf(stderr, "thread_create failed\n");
 		return 1;
 	}
-	rc = bdev_open_ext("b0", true, bench_event, NULL, &b.desc);
-	if (rc != 0) {
-		fprintf(stderr, "open: %s\n", strerror(-rc));
-		return 1;
-	}
-	b.ch = bdev_get_io_channel(b.desc);
-	b.bs_blocks = bs / bdev_get_block_size(bdev);
-	b.nranges = bdev_get_num_blocks(bdev) / b.bs_blocks;
-	b.seed = 0x2545f4914f6cdd1dULL;
-	b.ns_per_tick = 1e9 / (double)util_get_ticks_hz();
-	tasks = calloc(qd, sizeof(*tasks));
-	for (i = 0; i < qd; i++) {
-		tasks[i].b = &b;
-		if (posix_memalign(&tasks[i].buf, 4096, bs) != 0) {
-			return 1;
-		}
-		memset(tasks[i].buf, 0x5a, bs);
-	}
-	for (i = 0; i < qd; i++) {
-		bench_submit(&tasks[i]);
-	}
-	/* One second of warm-up, then measure. */
-	warm = util_get_ticks() + util_get_ticks_hz();
-	while (util_get_ticks() < warm) {
-		thread_poll(t, 0);
-	}
-	memset(b.hist, 0, sizeof(b.hist));
-	b.done = 0;
-	start = util_get_ticks();
-	deadline = start + (uint64_t)secs * util_get_ticks_hz();
-	do {
-		for (i = 0; i < 64; i++) {
-			thread_poll(t, 0);
-		}
-		end = util_get_ticks();
-	} while (end < deadline);
-	{
-		uint64_t done = b.done;
-		double sec = (double)(end - start) / (double)util_get_ticks_hz();
-
-		b.stopping = true;
-		while (b.inflight > 0) {
-			thread_poll(t, 0);
-		}
-		printf("bdev_bench backend=%s rw=%s bs=%u qd=%u iops=%.0f p50_us=%.2f p99_us=%.2f "
-		       "errors=%llu\n", backend, rw, bs, qd, (double)done / sec,
-		       hist_percentile(&b, 50) / 1000.0, hist_percentile(&b, 99) / 1000.0,
-		       (unsigned long long)b.errors);
-	}
-	io_channel_put(b.ch);
-	bdev_close(b.desc);
-	bdev_unregister(bdev, NULL, NULL);
-	for (i = 0; i < 1000; i++) {
-		thread_poll(t, 0);
-	}
-	for (i = 0; i < qd; i++) {
-		free(tasks[i].buf);
-	}
-	free(tasks);
-	return b.errors ? 1 : 0;
+	reactors_start();
+	reactors_fini();
+	(void)rc;
+	return b->rc;
 }

@@ -288,6 +288,15 @@ typedef void (*bdev_get_iostat_cb)(struct bdev *bdev, struct bdev_io_stat *stat,
  */
 void bdev_get_iostat(struct bdev *bdev, struct bdev_io_stat *stat, int reset,
 		     bdev_get_iostat_cb cb, void *cb_arg);
+/*
+ * Per-channel counters: each(thread, stat, cb_arg) runs on every thread that
+ * has a channel of the bdev, one after another (stat is a scaled copy, valid
+ * during the call); then done(bdev, cb_arg, rc) on the calling thread.
+ */
+void bdev_get_iostat_per_channel(struct bdev *bdev,
+				 void (*each)(struct thread *thread, const struct bdev_io_stat *stat,
+					      void *cb_arg),
+				 void (*done)(struct bdev *bdev, void *cb_arg, int rc), void *cb_arg);
 const char *bdev_io_type_name(enum bdev_io_type type);
 const char *bdev_get_claim_owner(const struct bdev *bdev);
 /* Number of open descriptors (app thread, for tests and RPC). */

@@ -1918,19 +1918,26 @@ bdev_iostat_ch(struct io_channel_iter *i)
 }
 
 static void
-bdev_iostat_done(struct io_channel_iter *i, int status)
+bdev_io_stat_scale(struct bdev_io_stat *stat)
 {
-	struct bdev_iostat_ctx *c = io_channel_iter_get_ctx(i);
 	struct bdev_io_type_stat *s;
 	int t;
 
 	/* Scale the sampled latency sum to every op. */
 	for (t = 0; t < BDEV_NUM_IO_TYPES; t++) {
-		s = &c->stat->type[t];
+		s = &stat->type[t];
 		if (s->lat_samples != 0 && s->ops > s->lat_samples) {
 			s->lat_sum = (uint64_t)((double)s->lat_sum * s->ops / s->lat_samples);
 		}
 	}
+}
+
+static void
+bdev_iostat_done(struct io_channel_iter *i, int status)
+{
+	struct bdev_iostat_ctx *c = io_channel_iter_get_ctx(i);
+
+	bdev_io_stat_scale(c->stat);
 	c->cb(c->bdev, c->stat, c->cb_arg, status);
 	free(c);
 }
@@ -1959,6 +1966,54 @@ bdev_get_iostat(struct bdev *bdev, struct bdev_io_stat *stat, int reset, bdev_ge
 	}
 	pthread_mutex_unlock(&g_bdev_mutex);
 	io_channel_for_each(bdev_io_dev(bdev), bdev_iostat_ch, c, bdev_iostat_done);
+}
+
+struct bdev_iostat_ch_ctx {
+	struct bdev	*bdev;
+	void		(*each)(struct thread *thread, const struct bdev_io_stat *stat, void *arg);
+	void		(*done)(struct bdev *bdev, void *arg, int rc);
+	void		*cb_arg;
+};
+
+static void
+bdev_iostat_ch_each(struct io_channel_iter *i)
+{
+	struct bdev_iostat_ch_ctx *c = io_channel_iter_get_ctx(i);
+	struct io_channel *_ch = io_channel_iter_get_channel(i);
+	struct bdev_channel *ch = io_channel_get_ctx(_ch);
+	struct bdev_io_stat copy = ch->stat;
+
+	bdev_io_stat_scale(&copy);
+	c->each(io_channel_get_thread(_ch), &copy, c->cb_arg);
+	io_channel_iter_continue(i, 0);
+}
+
+static void
+bdev_iostat_ch_done(struct io_channel_iter *i, int status)
+{
+	struct bdev_iostat_ch_ctx *c = io_channel_iter_get_ctx(i);
+
+	c->done(c->bdev, c->cb_arg, status);
+	free(c);
+}
+
+void
+bdev_get_iostat_per_channel(struct bdev *bdev,
+			    void (*each)(struct thread *thread, const struct bdev_io_stat *stat,
+					 void *cb_arg),
+			    void (*done)(struct bdev *bdev, void *cb_arg, int rc), void *cb_arg)
+{
+	struct bdev_iostat_ch_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		done(bdev, cb_arg, -ENOMEM);
+		return;
+	}
+	c->bdev = bdev;
+	c->each = each;
+	c->done = done;
+	c->cb_arg = cb_arg;
+	io_channel_for_each(bdev_io_dev(bdev), bdev_iostat_ch_each, c, bdev_iostat_ch_done);
 }
 
 /* ---- iovec helpers ---- */

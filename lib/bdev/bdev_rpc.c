@@ -312,7 +312,9 @@ iostat_json(struct bdev *bdev, const struct bdev_io_stat *st)
 	};
 	int i;
 
-	json_object_object_add(o, "name", json_object_new_string(bdev->name));
+	if (bdev != NULL) {
+		json_object_object_add(o, "name", json_object_new_string(bdev->name));
+	}
 	iostat_add_type(o, "read", &st->type[BDEV_IO_TYPE_READ], true);
 	json_object_object_add(o, "bytes_written",
 			       json_object_new_uint64(st->type[BDEV_IO_TYPE_WRITE].bytes));
@@ -337,6 +339,9 @@ iostat_json(struct bdev *bdev, const struct bdev_io_stat *st)
 			       json_object_new_uint64(st->type[BDEV_IO_TYPE_FLUSH].ops));
 	json_object_object_add(o, "num_reset_ops",
 			       json_object_new_uint64(st->type[BDEV_IO_TYPE_RESET].ops));
+	if (bdev == NULL) {
+		return o;	/* per-channel entries carry no io_error, as SPDK */
+	}
 	errs = json_object_new_object();
 	for (i = 1; i < (int)VHD_COUNTOF(status_names); i++) {
 		if (st->errors[i] != 0) {
@@ -377,6 +382,68 @@ rpc_iostat_next(struct rpc_iostat_ctx *c)
 	free(c);
 }
 
+struct rpc_iostat_ch_ctx {
+	struct rpc_request	*req;
+	struct json_object	*channels;
+};
+
+static void
+rpc_iostat_ch_each(struct thread *thread, const struct bdev_io_stat *stat, void *arg)
+{
+	struct rpc_iostat_ch_ctx *c = arg;
+	struct json_object *o = iostat_json(NULL, stat);
+
+	json_object_object_add(o, "thread_id", json_object_new_uint64(thread_get_id(thread)));
+	json_object_array_add(c->channels, o);
+}
+
+static void
+rpc_iostat_ch_done(struct bdev *bdev, void *arg, int rc)
+{
+	struct rpc_iostat_ch_ctx *c = arg;
+	struct json_object *res;
+
+	if (rc != 0) {
+		json_object_put(c->channels);
+		rpc_send_errno(c->req, rc, rc);
+		free(c);
+		return;
+	}
+	res = json_object_new_object();
+	json_object_object_add(res, "tick_rate", json_object_new_uint64(util_get_ticks_hz()));
+	json_object_object_add(res, "ticks", json_object_new_uint64(util_get_ticks()));
+	json_object_object_add(res, "name", json_object_new_string(bdev->name));
+	json_object_object_add(res, "channels", c->channels);
+	rpc_send_result(c->req, res);
+	free(c);
+}
+
+/* SPDK's per_channel form: {"tick_rate","ticks","name","channels":[{"thread_id",...}]}. */
+static void
+rpc_iostat_per_channel(struct rpc_request *req, const char *name)
+{
+	struct rpc_iostat_ch_ctx *c;
+	struct bdev *bdev;
+
+	if (name == NULL) {
+		rpc_send_errno(req, -EINVAL, -EINVAL);
+		return;
+	}
+	bdev = bdev_get_by_name(name);
+	if (bdev == NULL) {
+		rpc_send_errno(req, -ENODEV, -ENODEV);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		rpc_send_errno(req, -ENOMEM, -ENOMEM);
+		return;
+	}
+	c->req = req;
+	c->channels = json_object_new_array();
+	bdev_get_iostat_per_channel(bdev, rpc_iostat_ch_each, rpc_iostat_ch_done, c);
+}
+
 static void
 rpc_bdev_get_iostat(struct rpc_request *req, struct json_object *params)
 {
@@ -404,9 +471,7 @@ rpc_bdev_get_iostat(struct rpc_request *req, struct json_object *params)
 		}
 	}
 	if (p.per_channel) {
-		/* Per-channel output is not implemented; SPDK requires a name for it. */
-		rpc_send_errno(req, p.name == NULL ? -EINVAL : -ENOTSUP,
-			       p.name == NULL ? -EINVAL : -ENOTSUP);
+		rpc_iostat_per_channel(req, p.name);
 		goto out;
 	}
 	c = calloc(1, sizeof(*c));

@@ -617,6 +617,28 @@ iostat_done(struct bdev *bdev, struct bdev_io_stat *stat, void *arg, int rc)
 	*(int *)arg = rc + 1;
 }
 
+struct pc_ctx {
+	int		channels;
+	uint64_t	read_ops;
+	int		done;
+	struct thread	*threads[4];
+};
+
+static void
+pc_each(struct thread *thread, const struct bdev_io_stat *stat, void *arg)
+{
+	struct pc_ctx *c = arg;
+
+	c->threads[c->channels++] = thread;
+	c->read_ops += stat->type[BDEV_IO_TYPE_READ].ops;
+}
+
+static void
+pc_done(struct bdev *bdev, void *arg, int rc)
+{
+	((struct pc_ctx *)arg)->done = rc + 1;
+}
+
 static void
 test_bdev_channel_teardown_and_iostat(void **state)
 {
@@ -660,6 +682,16 @@ test_bdev_channel_teardown_and_iostat(void **state)
 	assert_true(st.type[BDEV_IO_TYPE_READ].lat_sum >= st.type[BDEV_IO_TYPE_READ].lat_max);
 	assert_int_equal(st.type[BDEV_IO_TYPE_UNMAP].ops, 0);
 	assert_true(st.type[BDEV_IO_TYPE_UNMAP].lat_min == UINT64_MAX);
+	{
+		struct pc_ctx pc = {};
+
+		bdev_get_iostat_per_channel(&d->bdev, pc_each, pc_done, &pc);
+		ut_poll_threads();
+		assert_int_equal(pc.done, 1);
+		assert_int_equal(pc.channels, 2);
+		assert_int_equal(pc.read_ops, 2);
+		assert_true(pc.threads[0] != pc.threads[1]);
+	}
 
 	/* Tear down one channel: the backend channel goes, the counters stay. */
 	ut_set_thread(1);
