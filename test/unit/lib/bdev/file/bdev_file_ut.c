@@ -145,6 +145,7 @@ check_io(const struct backend *b, const char *file, uint32_t bs, bool unmap_zero
 	assert_true(bdev->required_alignment >= 512);
 	utb_open(&u, "f0", 3);
 	utb_check_basic(&u, unmap_zero);
+	utb_check_unaligned(&u);
 	/* Random offsets and sizes, overlapping writes over time, 3 threads, unaligned buffers. */
 	utb_random_integrity(&u, 512, 3000, 8, 42);
 	utb_close(&u);

@@ -100,6 +100,7 @@ test_malloc_rw_unmap_flush(void **state)
 	assert_int_equal(bdev_malloc_create(&o, NULL), 0);
 	utb_open(&u, "m0", 2);
 	utb_check_basic(&u, true);
+	utb_check_unaligned(&u);
 	utb_close(&u);
 	assert_int_equal(bdev_malloc_delete("m0", del_done, &d), 0);
 	ut_poll_threads();
