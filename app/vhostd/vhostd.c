@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "vhostd/cpuset.h"
+#include "vhostd/jsonrpc.h"
 #include "vhostd/log.h"
 #include "vhostd/rpc.h"
 #include "vhostd/subsystem.h"
@@ -252,6 +253,19 @@ struct replay {
 
 static void replay_next(void *arg);
 
+static bool
+subsystem_known(const char *name)
+{
+	struct subsystem *s;
+
+	for (s = subsystem_first(); s != NULL; s = subsystem_next(s)) {
+		if (strcmp(s->name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 replay_finish(struct replay *r, int rc)
 {
@@ -324,16 +338,23 @@ replay_next(void *arg)
 			return;
 		}
 		if (!json_object_object_get_ex(sub, "config", &config) ||
-		    json_object_is_type(config, json_type_null) ||
-		    r->ci >= json_object_array_length(config)) {
-			if (config != NULL && !json_object_is_type(config, json_type_null) &&
-			    !json_object_is_type(config, json_type_array)) {
-				snprintf(r->msg, sizeof(r->msg),
-					 "%s: subsystem %s: \"config\" is not an array", r->path,
-					 json_object_get_string(name));
-				replay_fail(r);
-				return;
-			}
+		    json_object_is_type(config, json_type_null)) {
+			config = NULL;
+		} else if (!json_object_is_type(config, json_type_array)) {
+			snprintf(r->msg, sizeof(r->msg), "%s: subsystem %s: \"config\" is not an array",
+				 r->path, json_object_get_string(name));
+			replay_fail(r);
+			return;
+		}
+		if (config != NULL && r->ci == 0 && json_object_array_length(config) > 0 &&
+		    !subsystem_known(json_object_get_string(name))) {
+			/* SPDK configs carry subsystems vhostd does not have (iobuf, sock, accel...). */
+			VHD_WARNLOG("%s: subsystem %s is not part of vhostd: its %zu entries are "
+				    "skipped\n", r->path, json_object_get_string(name),
+				    json_object_array_length(config));
+			config = NULL;
+		}
+		if (config == NULL || r->ci >= json_object_array_length(config)) {
 			r->si++;
 			r->ci = 0;
 			continue;
@@ -362,9 +383,9 @@ config_replay(const char *path, void (*done)(void *ctx, int rc, const char *mess
 	struct replay *r = calloc(1, sizeof(*r));
 	struct json_object *subs;
 	enum json_tokener_error jerr;
-	char *buf = NULL;
+	char *buf = NULL, key[64];
 	size_t len;
-	int rc;
+	int rc, depth, is_range;
 
 	if (r == NULL) {
 		done(ctx, -ENOMEM, "out of memory");
@@ -381,6 +402,15 @@ config_replay(const char *path, void (*done)(void *ctx, int rc, const char *mess
 		return;
 	}
 	r->doc = json_tokener_parse_verbose(buf, &jerr);
+	/* json-c keeps the last of duplicate keys and clamps huge integers: refuse both. */
+	if (r->doc != NULL && jsonrpc_scan_raw(buf, len, key, sizeof(key), &depth, &is_range)) {
+		snprintf(r->msg, sizeof(r->msg), "%s: %s \"%s\"", path,
+			 is_range ? "integer out of range at key" : "duplicate key", key);
+		VHD_ERRLOG("%s\n", r->msg);
+		free(buf);
+		replay_finish(r, -EINVAL);
+		return;
+	}
 	free(buf);
 	if (r->doc == NULL || !json_object_object_get_ex(r->doc, "subsystems", &subs) ||
 	    !json_object_is_type(subs, json_type_array)) {

@@ -83,6 +83,17 @@ def main():
             ({"subsystems": [{"subsystem": "log", "config": [{"params": {}}]}]}, "method"),
             ('{"subsystems": [', "not a vhostd config"),
             ({"nothing": 1}, "subsystems"),
+            ({"subsystems": [{"subsystem": "log", "config": "x"}]}, "not an array"),
+            ({"subsystems": [{"subsystem": "log", "config": {"method": "x"}}]}, "not an array"),
+            ({"subsystems": [5]}, "subsystems[0]"),
+            ({"subsystems": [{"subsystem": "log", "config": [
+                {"method": "log_set_level", "params": {"level": "INFO"}},
+                {"method": "log_get_level", "params": [1]}]}]}, "entry 1 (log_get_level)"),
+            ('{"subsystems": [{"subsystem": "log", "config": [{"method": "log_set_level",'
+             ' "params": {"level": "INFO", "level": "DEBUG"}}]}]}', 'duplicate key "level"'),
+            ('{"subsystems": [{"subsystem": "log", "config": [{"method": "log_set_level",'
+             ' "params": {"level": "INFO", "n": 99999999999999999999999}}]}]}',
+             'integer out of range at key "n"'),
             (None, "cannot read"),
         ]
         for i, (doc, fragment) in enumerate(cases):
@@ -94,12 +105,20 @@ def main():
             check(p.returncode == 1, "bad config %d: exit %d" % (i, p.returncode))
             check(fragment in p.stderr, "bad config %d: %r not in %s" % (i, fragment, p.stderr))
             check(not os.path.exists(d.sock), "socket removed after failed start-up")
-        # An empty config is fine: null/absent "config" members too.
+        # An empty config is fine: null/absent "config" members too. Subsystems vhostd does
+        # not have (SPDK's iobuf, sock, accel...) are skipped with a warning.
         path = os.path.join(d.tmpdir, "empty.json")
-        write(path, {"subsystems": [{"subsystem": "log", "config": None}, {"subsystem": "x"}]})
+        write(path, {"subsystems": [
+            {"subsystem": "iobuf", "config": [{"method": "iobuf_set_options",
+                                               "params": {"small_pool_count": 8192}}]},
+            {"subsystem": "log", "config": None}, {"subsystem": "x"},
+            {"subsystem": "log", "config": [{"method": "log_set_level",
+                                             "params": {"level": "INFO"}}]}]})
         d.config = path
         d.start()
         check(d.alive(), "empty config")
+        check(d.rpc("log_get_level") == "INFO", "entries after a skipped subsystem replayed")
+        check("subsystem iobuf is not part of vhostd" in d.log(), "skip warned")
 
 
 run_test(main)
