@@ -9,7 +9,9 @@
     the RPC answers only after it;
 (d) one bdev behind two controllers (multipath): the second, created delayed, exposes the
     LUN only once started and its session sees the first controller's writes.
-(c) and (e) are in test_scsi_hotplug.py (bdev removed underneath, resize)."""
+(c) and (e) are in test_scsi_hotplug.py (bdev removed underneath, resize).
+Also: deleting a controller whose guest is doing I/O: EBUSY without force; with force
+the session drains, the targets are force-removed and the daemon serves on."""
 
 import os
 import signal
@@ -141,6 +143,35 @@ def mode_d(d):
     print("ok: (d) one bdev on two controllers, the second exposed once started")
 
 
+def mode_delete(d):
+    add = "vhost_scsi_controller_add_target"
+    sock = os.path.join(d.tmpdir, "sd")
+    d.rpc("vhost_create_scsi_controller", {"ctrlr": "sd"})
+    d.rpc(add, {"ctrlr": "sd", "scsi_target_num": 0, "bdev_name": "D1"})
+    d.rpc(add, {"ctrlr": "sd", "scsi_target_num": 1, "bdev_name": "M0"})
+    p = subprocess.Popen(perf_cmd(sock, "-t", "scsi", "--target", "0", seconds=20, qd=16),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: d.rpc("vhost_get_controllers", {"name": "sd"})[0]["sessions"],
+                 "the client to connect")
+        time.sleep(0.3)
+        try:
+            d.rpc("vhost_delete_controller", {"ctrlr": "sd"})
+            check(False, "delete without force must fail while a guest is connected")
+        except Exception as e:  # noqa: BLE001
+            check("busy" in str(e), "EBUSY without force: %s" % e)
+        check(d.rpc("vhost_delete_controller", {"ctrlr": "sd", "force": True}, timeout=30)
+              is True, "forced delete with I/O in flight")
+        check(p.wait(30) is not None, "client ended")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(not os.path.exists(sock), "socket removed")
+    check(all(c["ctrlr"] != "sd" for c in d.rpc("vhost_get_controllers")), "sd gone")
+    print("ok: forced delete of a controller under I/O")
+
+
 def main():
     need_perf()
     iterations = int(os.environ.get("VHD_SCSI_STORM", "100"))
@@ -152,6 +183,7 @@ def main():
                                     "avg_write_latency": 2000, "p99_write_latency": 2000})
         mode_b(d)
         mode_d(d)
+        mode_delete(d)
         mode_a(d, iterations)
         check(d.alive(), "daemon alive")
 
