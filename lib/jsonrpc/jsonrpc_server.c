@@ -24,6 +24,7 @@
 #include "vhostd/jsonrpc.h"
 #include "vhostd/log.h"
 #include "vhostd/thread.h"
+#include "vhostd/util.h"
 
 #define JSONRPC_READ_CHUNK	(64 * 1024)
 #define JSONRPC_READS_PER_WAKE	16
@@ -31,7 +32,9 @@
 #define JSONRPC_MAX_INFLIGHT	128
 /* ...or while this much output is unsent. */
 #define JSONRPC_OUT_PAUSE	(4 * 1024 * 1024)
+/* Retry a full socket after this long, doubling while the client reads nothing. */
 #define JSONRPC_FLUSH_PERIOD_US	200
+#define JSONRPC_FLUSH_PERIOD_MAX_US	(100 * 1000)
 
 #define JSONRPC_WARNLOG_RATELIMIT(...)                                                            \
 	do {                                                                                      \
@@ -64,6 +67,7 @@ struct jsonrpc_conn {
 	int				refs;
 	struct thread_interrupt		*intr;
 	struct poller			*flush_poller;
+	uint64_t			flush_period_us;
 	struct json_tokener		*tok;
 	char				*in;
 	size_t				in_len;
@@ -221,6 +225,21 @@ conn_flush_poll(void *ctx)
 	conn->refs++;
 	conn_write(conn);
 	progress = conn->fd < 0 || conn->out_off != off_before;
+	if (conn->flush_poller != NULL &&
+	    ((!progress && conn->flush_period_us < JSONRPC_FLUSH_PERIOD_MAX_US) ||
+	     (progress && conn->flush_period_us > JSONRPC_FLUSH_PERIOD_US))) {
+		/* A client that does not read must not keep the reactor awake; one that
+		 * reads again gets the fast period back. */
+		poller_unregister(&conn->flush_poller);
+		conn->flush_period_us = progress ? JSONRPC_FLUSH_PERIOD_US :
+					VHD_MIN(conn->flush_period_us * 2,
+						(uint64_t)JSONRPC_FLUSH_PERIOD_MAX_US);
+		conn->flush_poller = poller_register(conn_flush_poll, conn, conn->flush_period_us,
+						     "jsonrpc_flush");
+		if (conn->flush_poller == NULL) {
+			conn_kill(conn);
+		}
+	}
 	conn_unref(conn);
 	return progress ? POLLER_BUSY : POLLER_IDLE;
 }
@@ -263,8 +282,9 @@ conn_write(struct jsonrpc_conn *conn)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (conn->flush_poller == NULL) {
+				conn->flush_period_us = JSONRPC_FLUSH_PERIOD_US;
 				conn->flush_poller = poller_register(conn_flush_poll, conn,
-								     JSONRPC_FLUSH_PERIOD_US,
+								     conn->flush_period_us,
 								     "jsonrpc_flush");
 				if (conn->flush_poller == NULL) {
 					VHD_ERRLOG("jsonrpc: no flush poller, closing client\n");

@@ -38,6 +38,7 @@ struct poller {
 	poller_fn	fn;
 	void		*ctx;
 	bool		live;
+	uint64_t	period_us;
 };
 
 static struct thread_interrupt g_intrs[UT_MAX_HANDLERS];
@@ -74,7 +75,7 @@ poller_register(poller_fn fn, void *ctx, uint64_t period_us, const char *name)
 
 	for (i = 0; i < UT_MAX_HANDLERS; i++) {
 		if (!g_pollers[i].live) {
-			g_pollers[i] = (struct poller){fn, ctx, true};
+			g_pollers[i] = (struct poller){fn, ctx, true, period_us};
 			g_num_pollers_live++;
 			return &g_pollers[i];
 		}
@@ -710,6 +711,58 @@ test_jsonrpc_inflight_limit_pauses_reading(void **state)
 	ut_poll();
 }
 
+static uint64_t
+ut_live_poller_period(void)
+{
+	int i;
+
+	for (i = 0; i < UT_MAX_HANDLERS; i++) {
+		if (g_pollers[i].live) {
+			return g_pollers[i].period_us;
+		}
+	}
+	return 0;
+}
+
+static void
+test_jsonrpc_flush_backoff(void **state)
+{
+	char *buf = malloc(1 << 20);
+	size_t total = 0;
+	ssize_t r;
+	int fd = ut_connect(), i;
+
+	ut_sends(fd, "{\"method\":\"big\",\"id\":1}");
+	assert_int_equal(g_num_pollers_live, 1);
+	/* The client reads nothing: the retry period backs off to its maximum. */
+	for (i = 0; i < 20; i++) {
+		ut_poll();
+	}
+	assert_true(ut_live_poller_period() == JSONRPC_FLUSH_PERIOD_MAX_US);
+	/* Reading again: progress restores the fast period, then the poller goes. */
+	r = recv(fd, buf, 1 << 20, MSG_DONTWAIT);
+	assert_true(r > 0);
+	total += (size_t)r;
+	for (i = 0; i < UT_MAX_HANDLERS; i++) {
+		if (g_pollers[i].live) {
+			assert_int_equal(g_pollers[i].fn(g_pollers[i].ctx), POLLER_BUSY);
+			break;
+		}
+	}
+	assert_true(ut_live_poller_period() == JSONRPC_FLUSH_PERIOD_US);
+	while (total < (8u << 20)) {
+		r = recv(fd, buf, 1 << 20, MSG_DONTWAIT);
+		if (r > 0) {
+			total += (size_t)r;
+		}
+		ut_poll();
+	}
+	assert_int_equal(g_num_pollers_live, 0);
+	free(buf);
+	close(fd);
+	ut_poll();
+}
+
 static void
 test_jsonrpc_eof_answers_then_closes(void **state)
 {
@@ -870,6 +923,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_jsonrpc_oversize, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_max_clients, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_partial_writes, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_jsonrpc_flush_backoff, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_inflight_limit_pauses_reading, ut_setup,
 						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_eof_answers_then_closes, ut_setup,
