@@ -315,6 +315,40 @@ test_remove_lun_waits_for_io(void **state)
 	}
 }
 
+/* Removal, bdev REMOVE and device destroy all at once, with I/O in flight. */
+static void
+test_remove_remove_event_and_destroy_race(void **state)
+{
+	struct scsi_dev *dev;
+	struct scsi_lun_opts o = {.lun_id = 0, .bdev_name = "Malloc0"};
+	struct ut_cmd c1;
+	uint8_t rd[10];
+	int removed = 0, destroyed = 0;
+	struct scsi_dev *saved = g_dev;
+
+	assert_int_equal(scsi_dev_create("t3", 3, ut_event_cb, NULL, &dev), 0);
+	assert_int_equal(scsi_dev_add_lun(dev, &o), 0);
+	g_dev = dev;
+	ut_clear_ua(&g_port, 0);
+	g_bdev->hold = true;
+	cdb_rw10(rd, SBC_READ_10, 0, 1);
+	ut_cmd_start(&c1, &g_port, 0, rd, 10, SCSI_DIR_FROM_DEV, g_buf, 512);
+	assert_int_equal(scsi_dev_remove_lun(dev, 0, ut_dev_done, &removed), 0);
+	scsi_dev_destroy(dev, ut_dev_done, &destroyed);
+	fake_bdev_hot_remove(g_bdev);
+	ut_poll_threads();
+	assert_int_equal(removed + destroyed, 0);
+	/* both g_dev's LUN 0 and t3's LUN 0 got REMOVING; only t3's is drained by us */
+	fake_bdev_complete(g_bdev, 0);
+	ut_poll_threads();
+	assert_int_equal(c1.done, 1);
+	ut_assert_good(&c1.task);
+	assert_int_equal(removed, 1);
+	assert_int_equal(destroyed, 1);
+	g_dev = saved;
+	assert_int_equal(g_bdev->open_count, 0);
+}
+
 static void
 test_destroy_with_io_in_flight(void **state)
 {
@@ -708,6 +742,7 @@ main(void)
 		UT_TEST(test_resize),
 		UT_TEST(test_hot_remove_bdev_event),
 		UT_TEST(test_remove_lun_waits_for_io),
+		UT_TEST(test_remove_remove_event_and_destroy_race),
 		UT_TEST(test_destroy_with_io_in_flight),
 		UT_TEST(test_tmf_abort_task_in_flight),
 		UT_TEST(test_tmf_abort_task_set_and_clear),
