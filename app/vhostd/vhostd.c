@@ -91,9 +91,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vhostd [options]\n"
-		"  -m, --cpumask MASK         cores to run reactors on: 0x3, [0,2-3] (default 0x1)\n"
+		"  -m, --cpumask MASK         reactor cores: 0x3, [0,2-3] (default 0x1)\n"
 		"  -r, --rpc-socket PATH      JSON-RPC Unix socket (default %s)\n"
-		"  -S, --vhost-sock-dir DIR   directory for vhost-user sockets (default: current dir)\n"
+		"  -S, --vhost-sock-dir DIR   vhost-user socket directory (default: current dir)\n"
 		"  -c, --config FILE          replay this JSON config (save_config format) at start\n"
 		"      --state FILE           load FILE at start if it exists (instead of -c) and\n"
 		"                             rewrite it after every state-changing RPC\n"

@@ -252,7 +252,9 @@ jsonrpc_scan_raw(const char *text, size_t len, char *key, size_t key_size, int *
 			p++;
 		} else if (c == '}' || c == ']') {
 			if (f != NULL) {
-				const struct scan_key *dup = f->is_object ? scan_frame_find_dup(f) : NULL;
+				const struct scan_key *dup;
+
+				dup = f->is_object ? scan_frame_find_dup(f) : NULL;
 
 				if (dup != NULL) {
 					scan_copy_key(key, key_size, dup);

@@ -26,6 +26,7 @@
 #include "vhostd/thread.h"
 #include "vhostd/util.h"
 
+#define JSONRPC_SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
 #define JSONRPC_READ_CHUNK	(64 * 1024)
 #define JSONRPC_READS_PER_WAKE	16
 /* Stop reading a connection while this many requests wait for their answer... */
@@ -72,7 +73,7 @@ struct jsonrpc_conn {
 	char				*in;
 	size_t				in_len;
 	size_t				in_cap;
-	size_t				parse_pos;	/* bytes of `in` fed to the tokener */
+	size_t				parse_pos;	/* of `in`, fed to the tokener */
 	char				*out;
 	size_t				out_len;
 	size_t				out_off;
@@ -81,7 +82,7 @@ struct jsonrpc_conn {
 	uint32_t			inflight;
 	bool				in_process;
 	bool				read_paused;
-	bool				eof;		/* peer sent EOF: finish, then close */
+	bool				eof;		/* peer EOF: finish, then close */
 	bool				closing;	/* protocol error: finish, then close */
 };
 
@@ -94,8 +95,8 @@ struct jsonrpc_server {
 	void				*ctx;
 	TAILQ_HEAD(, jsonrpc_conn)	conns;
 	int				nconns;
-	char				path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char				lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	char				path[JSONRPC_SUN_PATH_MAX];
+	char				lock_path[JSONRPC_SUN_PATH_MAX + 8];
 };
 
 static void conn_process_input(struct jsonrpc_conn *conn);
@@ -707,8 +708,8 @@ server_lock(struct jsonrpc_server *srv)
 			rc = -errno;
 			close(fd);
 			if (rc == -EWOULDBLOCK) {
-				VHD_ERRLOG("jsonrpc: %s is in use by another process (lock %s held)\n",
-					   srv->path, srv->lock_path);
+				VHD_ERRLOG("jsonrpc: %s is in use by another process "
+					   "(lock %s held)\n", srv->path, srv->lock_path);
 				return -EADDRINUSE;
 			}
 			VHD_ERRLOG("jsonrpc: cannot lock %s: %s\n", srv->lock_path, strerror(-rc));
@@ -818,8 +819,8 @@ jsonrpc_server_close(struct jsonrpc_server *srv)
 	while ((conn = TAILQ_FIRST(&srv->conns)) != NULL) {
 		/* One last try to deliver answers already made (spdk_kill_instance's). */
 		if (conn->out_off < conn->out_len) {
-			(void)!send(conn->fd, conn->out + conn->out_off, conn->out_len - conn->out_off,
-				    MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)!send(conn->fd, conn->out + conn->out_off,
+				    conn->out_len - conn->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		}
 		conn_kill(conn);
 	}

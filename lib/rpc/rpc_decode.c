@@ -170,7 +170,8 @@ rpc_decode_common(struct json_object *params, const struct rpc_decoder *decoders
 			seen[i] = true;
 			rc = decoders[i].decode(val, (char *)out + decoders[i].offset);
 			if (rc != 0) {
-				rc = rpc_decode_fail(err, key, rpc_decode_reason(decoders[i].decode, rc));
+				rc = rpc_decode_fail(err, key,
+						     rpc_decode_reason(decoders[i].decode, rc));
 				goto out;
 			}
 		}

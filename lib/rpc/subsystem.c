@@ -79,8 +79,9 @@ subsystem_prev_initialised(struct subsystem *s)
 	struct subsystem *it, *prev = NULL;
 	int i = 0;
 
-	for (it = g_subsystems; it != NULL && i < g_num_initialised && it != s; it = it->next, i++) {
+	for (it = g_subsystems; it != NULL && i < g_num_initialised && it != s; it = it->next) {
 		prev = it;
+		i++;
 	}
 	return prev;
 }
