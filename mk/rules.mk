@@ -83,6 +83,8 @@ install: apps
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vhostd
 	install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 scripts/rpc.py $(DESTDIR)$(PREFIX)/bin/vhostd-rpc
+	install -d $(DESTDIR)$(PREFIX)/share/vhostd/rpc
+	install -m 0644 scripts/rpc/*.py $(DESTDIR)$(PREFIX)/share/vhostd/rpc/
 	install -d $(DESTDIR)/lib/systemd/system
 	install -m 0644 contrib/systemd/vhostd.service $(DESTDIR)/lib/systemd/system/
 
