@@ -33,6 +33,5 @@ LDFLAGS_BASE += -pthread
 VHD_VERSION := 0.1.0
 CFLAGS_BASE += -DVHD_VERSION_STRING='"$(VHD_VERSION)"'
 
-# rte_vhost: Debian's DPDK 22.11. Only lib/vhost (and what links it) sees these flags.
+# rte_vhost: Debian's DPDK 22.11. Only lib/vhost sees these flags; it links DPDK statically (lib/vhost/module.mk).
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null) -DALLOW_EXPERIMENTAL_API -Wno-missing-prototypes
-DPDK_LDLIBS := -lrte_vhost -lrte_eal -lrte_log -lrte_kvargs -lrte_telemetry
