@@ -8,7 +8,7 @@ everything on its own thread. Needs 2 CPUs."""
 import os
 import time
 
-from vhostlib import Daemon, check, malloc, need_perf, perf, skip
+from vhostlib import Daemon, check, malloc, need_perf, perf, skip, wait_no_sessions
 
 
 def main():
@@ -29,6 +29,7 @@ def main():
               "narrow has only its controller thread on core 1: %r" % where)
         for args in (["--queues", 4], ["--queues", 4, "--wait"], ["--queues", 3, "--packed"]):
             if "--packed" in args:
+                check(wait_no_sessions(d, "wide"), "previous client gone")
                 d.rpc("vhost_delete_controller", {"ctrlr": "wide"})
                 d.rpc("vhost_create_blk_controller", {"ctrlr": "wide", "dev_name": "Malloc0",
                                                       "packed_ring": True})
@@ -38,6 +39,7 @@ def main():
             print("ok: wide %r %d IOPS" % (args, out["total"]["all"]["iops"]))
         rc, out, err = perf(os.path.join(d.tmpdir, "narrow"), "--verify", "--queues", 2)
         check(rc == 0, "narrow: %s" % err)
+        check(wait_no_sessions(d, "wide"), "previous client gone")
         d.rpc("vhost_delete_controller", {"ctrlr": "wide"})
         deadline = time.monotonic() + 3
         while True:

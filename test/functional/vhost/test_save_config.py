@@ -10,7 +10,7 @@ import os
 import subprocess
 import time
 
-from vhostlib import Daemon, check, malloc, need_perf, perf, perf_cmd
+from vhostlib import Daemon, check, malloc, need_perf, perf, perf_cmd, wait_no_sessions
 
 
 def strip(ctrls):
@@ -76,6 +76,7 @@ def main():
                     break
                 time.sleep(0.05)
             check(a["backend_specific"]["block"]["bdev"] is None, "bdev null after removal")
+            check(wait_no_sessions(d, "a") and wait_no_sessions(d, "b"), "clients gone")
             check(d.rpc("vhost_delete_controller", {"ctrlr": "a"}) is True, "delete a")
             check(d.rpc("vhost_delete_controller", {"ctrlr": "b", "force": True}) is True,
                   "delete b")

@@ -48,3 +48,14 @@ def rpc_error(d, method, params):
 def malloc(d, name="Malloc0", mib=64, block_size=512):
     return d.rpc("bdev_malloc_create", {"name": name, "num_blocks": mib * 1048576 // block_size,
                                         "block_size": block_size})
+
+
+def wait_no_sessions(d, name, timeout=5.0):
+    """A client that exited is noticed by the daemon asynchronously: wait for it."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not d.rpc("vhost_get_controllers", {"name": name})[0]["sessions"]:
+            return True
+        time.sleep(0.02)
+    return False
