@@ -267,7 +267,7 @@ set logscale y
 set grid
 set xlabel "queue depth"
 set ylabel "IOPS"
-set key top left
+set key bottom right font ",9"
 set title "randread"
 plot $(plots randread)
 set title "randwrite"
