@@ -680,6 +680,10 @@ scsi_tmf_done(struct scsi_task *task, void *cb_arg)
 	struct scsi_vtask *vt = cb_arg;
 	struct virtio_scsi_ctrl_tmf_resp resp = {.response = scsi_tmf_response(task->tmf_response)};
 
+	/* Rare, and the sign of a guest timeout: worth a line for the operator. */
+	VHD_NOTICELOG("%s: task management %d on LUN %u (tag 0x%llx): response %u\n",
+		      vt->svq->session->name, (int)task->tmf_function, task->lun_id,
+		      (unsigned long long)task->tmf_tag, resp.response);
 	scsi_ctrl_answer(vt, &resp, sizeof(resp));
 }
 
