@@ -175,8 +175,10 @@ vhost_dev_info_json(struct vhost_dev *vdev)
 		json_object_object_add(so, "started", json_object_new_boolean(s->info_started));
 		json_object_object_add(so, "max_queues",
 				       json_object_new_int(s->info_started ? s->info_max_queues : 0));
+		/* A racy snapshot of counters owned by the queue threads: display only. */
 		json_object_object_add(so, "inflight_task_cnt",
-				       json_object_new_int64(s->info_inflight));
+				       json_object_new_int64(s->info_started ?
+							     vhost_session_inflight(s) : 0));
 		json_object_array_add(sessions, so);
 	}
 	json_object_object_add(o, "sessions", sessions);
