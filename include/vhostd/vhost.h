@@ -13,6 +13,8 @@
  *   vhost_sock_dir    directory for sockets (default: the current directory)
  *   vhost_sock_mode   octal mode applied to each socket after it is bound
  *   vhost_sock_owner  "user[:group]" (names or numbers) for chown
+ *   vhost_max_controllers  controllers at most, 1-1024 (default 1024, rte_vhost's
+ *                     MAX_VHOST_SOCKET); creating one more fails with -ENOSPC
  */
 #ifndef VHOSTD_VHOST_H
 #define VHOSTD_VHOST_H
@@ -23,6 +25,8 @@
 #define VHOST_NAME_MAX		64
 /* sizeof(sockaddr_un.sun_path) - 1 */
 #define VHOST_SOCK_PATH_MAX	107
+/* rte_vhost's MAX_VHOST_SOCKET */
+#define VHOST_MAX_CONTROLLERS_DEFAULT	1024
 
 /* Default coalescing (SPDK): off, threshold 60000 IOPS. */
 #define VHOST_COALESCING_DELAY_BASE_US	0
@@ -36,6 +40,9 @@ int vhost_lib_init(void);
 
 /* Socket directory in use (absolute). */
 const char *vhost_get_sock_dir(void);
+
+/* Limit on the number of controllers (option vhost_max_controllers). */
+uint32_t vhost_get_max_controllers(void);
 
 /*
  * Check a controller name: [A-Za-z0-9._-], 1..64 characters, not "." or

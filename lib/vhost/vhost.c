@@ -93,6 +93,7 @@ static char g_sock_dir[PATH_MAX];
 static int g_sock_mode = -1;
 static uid_t g_sock_uid = (uid_t)-1;
 static gid_t g_sock_gid = (gid_t)-1;
+static uint32_t g_max_ctrlrs = VHOST_MAX_CONTROLLERS_DEFAULT;
 
 /* ---- DPDK logs into our logger ---------------------------------------------------- */
 
@@ -130,6 +131,8 @@ vhost_sock_options_load(void)
 	const char *dir = subsystem_get_option("vhost_sock_dir");
 	const char *mode = subsystem_get_option("vhost_sock_mode");
 	const char *owner = subsystem_get_option("vhost_sock_owner");
+	const char *max_ctrlrs = subsystem_get_option("vhost_max_controllers");
+	uint64_t max;
 
 	if (dir == NULL || dir[0] == '\0') {
 		if (getcwd(g_sock_dir, sizeof(g_sock_dir)) == NULL) {
@@ -146,6 +149,15 @@ vhost_sock_options_load(void)
 			g_sock_mode = (int)m;
 		} else {
 			VHD_WARNLOG("vhost_sock_mode '%s' is not an octal mode; ignored\n", mode);
+		}
+	}
+	if (max_ctrlrs != NULL) {
+		if (util_parse_u64(max_ctrlrs, &max) == 0 && max >= 1 &&
+		    max <= VHOST_MAX_CONTROLLERS_DEFAULT) {
+			g_max_ctrlrs = (uint32_t)max;
+		} else {
+			VHD_WARNLOG("vhost_max_controllers '%s' is not 1-%d; ignored\n", max_ctrlrs,
+				    VHOST_MAX_CONTROLLERS_DEFAULT);
 		}
 	}
 	if (owner != NULL) {
@@ -181,6 +193,13 @@ vhost_sock_options_load(void)
 			}
 		}
 	}
+}
+
+uint32_t
+vhost_get_max_controllers(void)
+{
+	vhost_get_sock_dir();	/* loads the options */
+	return g_max_ctrlrs;
 }
 
 const char *
@@ -337,6 +356,18 @@ vhost_dev_find(const char *name)
 		}
 	}
 	return NULL;
+}
+
+static uint32_t
+vhost_controller_count_locked(void)
+{
+	struct vhost_dev *vdev;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(vdev, &g_vhost_devs, link) {
+		n++;
+	}
+	return n;
 }
 
 uint32_t
@@ -1302,6 +1333,11 @@ vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpu
 	if (vhost_dev_find(name) != NULL) {
 		pthread_mutex_unlock(&g_vhost_mutex);
 		return -EEXIST;
+	}
+	if (vhost_controller_count_locked() >= g_max_ctrlrs) {
+		pthread_mutex_unlock(&g_vhost_mutex);
+		VHD_ERRLOG("%s: too many controllers (limit %u)\n", name, g_max_ctrlrs);
+		return -ENOSPC;
 	}
 	vdev->name = strdup(name);
 	vdev->path = strdup(path);

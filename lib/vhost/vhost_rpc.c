@@ -75,7 +75,12 @@ rpc_vhost_create_blk_controller(struct rpc_request *req, struct json_object *par
 	}
 	rc = vhost_blk_controller_create(p.ctrlr, p.dev_name, p.cpumask, p.readonly,
 					 p.packed_ring);
-	if (rc != 0) {
+	if (rc == -ENOSPC) {
+		rpc_send_error(req, RPC_ERROR_INVALID_PARAMS,
+			       "Too many controllers: the limit is %u (vhostd --max-controllers)",
+			       vhost_get_max_controllers());
+		goto out;
+	} else if (rc != 0) {
 		rpc_send_errno(req, RPC_ERROR_INVALID_PARAMS, rc);
 		goto out;
 	}
