@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +38,8 @@
 #define VHOSTD_DEFAULT_RPC_SOCK	"/var/tmp/vhostd.sock"
 #define VHOSTD_MAX_CONFIG_SIZE	(64u * 1024 * 1024)
 #define VHOSTD_MAX_LOGFLAGS	64
+/* rte_vhost's MAX_VHOST_SOCKET: one vhost-user socket per controller. */
+#define VHOSTD_DEFAULT_MAX_CTRLRS	1024
 
 struct vhostd_opts {
 	struct cpuset		cpumask;
@@ -51,6 +55,13 @@ struct vhostd_opts {
 	enum log_level		log_level;
 	const char		*logflags[VHOSTD_MAX_LOGFLAGS];
 	int			num_logflags;
+	/* -1: leave as created (RPC socket 0600, owner the daemon's user). */
+	int			rpc_sock_mode;
+	uid_t			rpc_sock_uid;
+	gid_t			rpc_sock_gid;
+	const char		*vhost_sock_mode;
+	const char		*vhost_sock_owner;
+	const char		*max_ctrlrs;
 };
 
 static struct vhostd_opts g_opts;
@@ -69,6 +80,11 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_MODE,
 	OPT_PIDFILE,
+	OPT_RPC_SOCK_MODE,
+	OPT_RPC_SOCK_OWNER,
+	OPT_VHOST_SOCK_MODE,
+	OPT_VHOST_SOCK_OWNER,
+	OPT_MAX_CTRLRS,
 };
 static const struct option g_long_opts[] = {
 	{"cpumask", required_argument, NULL, 'm'},
@@ -81,6 +97,11 @@ static const struct option g_long_opts[] = {
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"mode", required_argument, NULL, OPT_MODE},
 	{"pidfile", required_argument, NULL, OPT_PIDFILE},
+	{"rpc-socket-mode", required_argument, NULL, OPT_RPC_SOCK_MODE},
+	{"rpc-socket-owner", required_argument, NULL, OPT_RPC_SOCK_OWNER},
+	{"vhost-sock-mode", required_argument, NULL, OPT_VHOST_SOCK_MODE},
+	{"vhost-sock-owner", required_argument, NULL, OPT_VHOST_SOCK_OWNER},
+	{"max-controllers", required_argument, NULL, OPT_MAX_CTRLRS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'v'},
 	{NULL, 0, NULL, 0},
@@ -102,9 +123,14 @@ usage(FILE *f)
 		"      --log-level LEVEL      ERROR, WARNING, NOTICE (default), INFO, DEBUG\n"
 		"      --mode MODE            reactor mode: poll, interrupt, adaptive (default)\n"
 		"      --pidfile FILE         write the daemon's pid to FILE\n"
+		"      --rpc-socket-mode MODE octal mode of the RPC socket (default 0600)\n"
+		"      --rpc-socket-owner USER[:GROUP]  chown the RPC socket (names or ids)\n"
+		"      --vhost-sock-mode MODE octal mode of each vhost-user socket\n"
+		"      --vhost-sock-owner USER[:GROUP]  chown each vhost-user socket\n"
+		"      --max-controllers N    vhost controllers at most (default %d)\n"
 		"  -h, --help                 this help\n"
 		"  -v, --version              print the version\n",
-		VHOSTD_DEFAULT_RPC_SOCK);
+		VHOSTD_DEFAULT_RPC_SOCK, VHOSTD_DEFAULT_MAX_CTRLRS);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -120,6 +146,64 @@ usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+/* An octal file mode: 0..0777 (no setuid/setgid/sticky bits on a socket). */
+static int
+parse_sock_mode(const char *opt, const char *s)
+{
+	char *end;
+	long m;
+
+	errno = 0;
+	m = strtol(s, &end, 8);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || m < 0 || m > 0777) {
+		usage_error("invalid %s '%s' (octal 0000-0777, e.g. 0660)", opt, s);
+	}
+	return (int)m;
+}
+
+/* USER[:GROUP], USER or :GROUP; names or numeric ids. Unset parts stay -1. */
+static void
+parse_sock_owner(const char *opt, const char *s, uid_t *uid, gid_t *gid)
+{
+	char buf[256], *grp;
+	struct passwd *pw;
+	struct group *gr;
+	uint64_t v;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", s) >= sizeof(buf)) {
+		usage_error("%s '%s' is too long", opt, s);
+	}
+	grp = strchr(buf, ':');
+	if (grp != NULL) {
+		*grp++ = '\0';
+	}
+	if (buf[0] == '\0' && (grp == NULL || grp[0] == '\0')) {
+		usage_error("%s '%s': expected USER[:GROUP]", opt, s);
+	}
+	if (buf[0] != '\0') {
+		pw = getpwnam(buf);
+		if (pw != NULL) {
+			*uid = pw->pw_uid;
+		} else if (util_parse_u64(buf, &v) == 0 && v < (uid_t)-1) {
+			*uid = (uid_t)v;
+		} else {
+			usage_error("%s: unknown user '%s'", opt, buf);
+		}
+	}
+	if (grp != NULL && grp[0] != '\0') {
+		gr = getgrnam(grp);
+		if (gr != NULL) {
+			*gid = gr->gr_gid;
+		} else if (util_parse_u64(grp, &v) == 0 && v < (gid_t)-1) {
+			*gid = (gid_t)v;
+		} else {
+			usage_error("%s: unknown group '%s'", opt, grp);
+		}
+	}
+}
+
 static void
 parse_opts(int argc, char **argv)
 {
@@ -130,6 +214,9 @@ parse_opts(int argc, char **argv)
 	g_opts.cpumask_str = "0x1";
 	g_opts.rpc_sock = VHOSTD_DEFAULT_RPC_SOCK;
 	g_opts.mode = REACTOR_MODE_ADAPTIVE;
+	g_opts.rpc_sock_mode = -1;
+	g_opts.rpc_sock_uid = (uid_t)-1;
+	g_opts.rpc_sock_gid = (gid_t)-1;
 	opterr = 0;
 	for (;;) {
 		idx = -1;
@@ -180,6 +267,35 @@ parse_opts(int argc, char **argv)
 		case OPT_PIDFILE:
 			g_opts.pidfile = optarg;
 			break;
+		case OPT_RPC_SOCK_MODE:
+			g_opts.rpc_sock_mode = parse_sock_mode("--rpc-socket-mode", optarg);
+			break;
+		case OPT_RPC_SOCK_OWNER:
+			parse_sock_owner("--rpc-socket-owner", optarg, &g_opts.rpc_sock_uid,
+					 &g_opts.rpc_sock_gid);
+			break;
+		case OPT_VHOST_SOCK_MODE:
+			parse_sock_mode("--vhost-sock-mode", optarg);
+			g_opts.vhost_sock_mode = optarg;
+			break;
+		case OPT_VHOST_SOCK_OWNER: {
+			uid_t uid;
+			gid_t gid;
+
+			parse_sock_owner("--vhost-sock-owner", optarg, &uid, &gid);
+			g_opts.vhost_sock_owner = optarg;
+			break;
+		}
+		case OPT_MAX_CTRLRS: {
+			uint64_t v;
+
+			if (util_parse_u64(optarg, &v) != 0 || v < 1 || v > VHOSTD_DEFAULT_MAX_CTRLRS) {
+				usage_error("invalid --max-controllers '%s' (1-%d)", optarg,
+					    VHOSTD_DEFAULT_MAX_CTRLRS);
+			}
+			g_opts.max_ctrlrs = optarg;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -543,6 +659,26 @@ signal_cb(void *ctx)
 
 /* ---- start-up on the app thread ---- */
 
+/*
+ * The socket is created 0600 before listen(); the options only widen access,
+ * so applying them after listen() never exposes it to more users than asked.
+ * Owner first: until then a wider mode would apply to the daemon's user.
+ */
+static int
+rpc_sock_apply_perms(void)
+{
+	if ((g_opts.rpc_sock_uid != (uid_t)-1 || g_opts.rpc_sock_gid != (gid_t)-1) &&
+	    chown(g_opts.rpc_sock, g_opts.rpc_sock_uid, g_opts.rpc_sock_gid) != 0) {
+		VHD_ERRLOG("--rpc-socket-owner: chown %s: %s\n", g_opts.rpc_sock, strerror(errno));
+		return -errno;
+	}
+	if (g_opts.rpc_sock_mode >= 0 && chmod(g_opts.rpc_sock, (mode_t)g_opts.rpc_sock_mode) != 0) {
+		VHD_ERRLOG("--rpc-socket-mode: chmod %s: %s\n", g_opts.rpc_sock, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static void
 write_pidfile(void)
 {
@@ -595,10 +731,18 @@ app_start(void *ctx)
 	subsystem_set_option("vhost_sock_dir", g_opts.sock_dir);
 	subsystem_set_option("state_file", g_opts.state);
 	subsystem_set_option("cpumask", cpuset_fmt_hex(&g_opts.cpumask, buf, sizeof(buf)));
+	subsystem_set_option("vhost_sock_mode", g_opts.vhost_sock_mode);
+	subsystem_set_option("vhost_sock_owner", g_opts.vhost_sock_owner);
+	subsystem_set_option("vhost_max_controllers", g_opts.max_ctrlrs);
 
 	rc = rpc_listen(g_opts.rpc_sock);
 	if (rc != 0) {
 		VHD_ERRLOG("cannot serve RPC on %s: %s\n", g_opts.rpc_sock, strerror(-rc));
+		vhostd_shutdown(1);
+		return;
+	}
+	rc = rpc_sock_apply_perms();
+	if (rc != 0) {
 		vhostd_shutdown(1);
 		return;
 	}
