@@ -7,6 +7,7 @@
 #
 #   bench/bdev.sh                    defaults: CORE=1 SECS=3 REPS=3 FILE=/var/tmp/vhd-bench.img
 #   CORE=0 SECS=5 REPS=5 FILE=/path/on/real/disk bench/bdev.sh
+#   MODE=interrupt BACKENDS="aio uring" bench/bdev.sh      our reactor sleeps in epoll like fio
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -17,6 +18,7 @@ REPS=${REPS:-3}
 FILE=${FILE:-/var/tmp/vhd-bench.img}
 SIZE_MB=${SIZE_MB:-1024}
 BACKENDS=${BACKENDS:-"null malloc aio uring"}
+MODE=${MODE:-poll}
 BENCH=$BUILD/bench/bdev/bdev_bench
 # tmpfs refuses O_DIRECT: our aio/uring then fall back to buffered I/O, so fio must too.
 # That variant measures the engines' CPU cost without a (noisy, shared) disk underneath.
@@ -37,7 +39,7 @@ fi
 # One run of ours: prints "iops p50 p99".
 ours() {
 	local backend=$1 rw=$2 qd=$3
-	taskset -c "$CORE" "$BENCH" -c "$CORE" -b "$backend" -f "$FILE" -w "$rw" -q "$qd" -t "$SECS" \
+	taskset -c "$CORE" "$BENCH" -c "$CORE" -m "$MODE" -b "$backend" -f "$FILE" -w "$rw" -q "$qd" -t "$SECS" \
 		-S 256 | sed -E 's/.*iops=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/'
 }
 
@@ -91,5 +93,5 @@ for rw in randread randwrite; do
 		done
 	done
 done
-echo "(core $CORE, ${SECS}s per run after 1 s warm-up, median of $REPS alternating runs, 4 KiB,"
+echo "(core $CORE, reactor mode $MODE, ${SECS}s per run after 1 s warm-up, median of $REPS alternating runs, 4 KiB,"
 echo " file $FILE, fio direct=$DIRECT; null/malloc are 256 MiB in memory; ratio = ours / fio)"

@@ -230,7 +230,7 @@ typedef void (*bdev_unregister_cb)(void *cb_arg, int rc);
  */
 void bdev_unregister(struct bdev *bdev, bdev_unregister_cb cb, void *cb_arg);
 /*
- * Unregister the bdev `name` if it belongs to `module`: 0 (cb will run),
+ * Unregister the bdev `name` (or alias) if it belongs to `module`: 0 (cb will run),
  * -ENODEV (no such bdev or another module's). App thread.
  */
 int bdev_unregister_by_name(const char *name, struct bdev_module *module, bdev_unregister_cb cb,

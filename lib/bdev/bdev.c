@@ -830,8 +830,9 @@ bdev_unregister_by_name(const char *name, struct bdev_module *module, bdev_unreg
 		return -ENODEV;
 	}
 	pthread_mutex_lock(&g_bdev_mutex);
+	/* By name or alias (UUID), as SPDK's spdk_bdev_unregister_by_name. */
 	bdev = bdev_find_locked(name);
-	if (bdev == NULL || bdev->module != module || strcmp(bdev->name, name) != 0) {
+	if (bdev == NULL || bdev->module != module) {
 		pthread_mutex_unlock(&g_bdev_mutex);
 		return -ENODEV;
 	}

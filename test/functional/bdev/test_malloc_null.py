@@ -108,7 +108,7 @@ def main():
 
         # delete
         d.rpc_py("bdev_malloc_delete", "Malloc0")
-        d.rpc_py("bdev_malloc_delete", auto)
+        d.rpc_py("bdev_malloc_delete", uuid)  # by UUID alias, as SPDK
         d.rpc_py("bdev_null_delete", "Null0")
         check(names(d) == [], "all deleted: %r" % names(d))
         check(d.alive(), "daemon alive")
