@@ -28,7 +28,12 @@ struct json_object;
 struct jsonrpc_server;
 struct jsonrpc_request;
 
+/*
+ * A connection beyond this many is sent one error response (id null, code
+ * JSONRPC_ERROR_TOO_MANY_CLIENTS, "Too many connections: ...") and closed.
+ */
 #define JSONRPC_MAX_CLIENTS		64
+#define JSONRPC_ERROR_TOO_MANY_CLIENTS	(-32000)
 #define JSONRPC_MAX_REQUEST_SIZE	(1024 * 1024)
 /* A connection whose unsent responses exceed this (client not reading) is closed. */
 #define JSONRPC_MAX_OUTPUT_SIZE		(64 * 1024 * 1024)

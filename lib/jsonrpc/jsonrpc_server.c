@@ -659,6 +659,22 @@ err:
 	free(conn);
 }
 
+/*
+ * Tell a connection over the limit why it is closed. The socket is new, so
+ * its send buffer takes the whole message; a short write just loses the text.
+ */
+static void
+server_refuse(int fd)
+{
+	char msg[160];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,"
+		     "\"message\":\"Too many connections: the limit is %d clients\"}}\n",
+		     JSONRPC_ERROR_TOO_MANY_CLIENTS, JSONRPC_MAX_CLIENTS);
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static int
 server_accept_cb(void *ctx)
 {
@@ -681,6 +697,7 @@ server_accept_cb(void *ctx)
 			JSONRPC_WARNLOG_RATELIMIT("jsonrpc: %s already has %d clients, "
 						  "closing a new connection\n", srv->path,
 						  JSONRPC_MAX_CLIENTS);
+			server_refuse(fd);
 			close(fd);
 			continue;
 		}

@@ -615,9 +615,12 @@ test_jsonrpc_max_clients(void **state)
 		fds[i] = ut_connect();
 	}
 	assert_int_equal(jsonrpc_server_num_clients(g_srv), JSONRPC_MAX_CLIENTS);
-	/* The 65th was closed by the server. */
-	assert_int_equal(ut_recv(fds[JSONRPC_MAX_CLIENTS], buf, sizeof(buf), &eof), 0);
+	/* The 65th was told why, then closed by the server. */
+	assert_true(ut_recv(fds[JSONRPC_MAX_CLIENTS], buf, sizeof(buf), &eof) > 0);
 	assert_true(eof);
+	assert_non_null(strstr(buf, "\"code\":-32000"));
+	assert_non_null(strstr(buf, "Too many connections: the limit is 64 clients"));
+	assert_non_null(strstr(buf, "\"id\":null"));
 	ut_sends(fds[0], "{\"method\":\"echo\",\"id\":1}");
 	assert_true(ut_recv(fds[0], buf, sizeof(buf), &eof) > 0);
 	for (i = 0; i <= JSONRPC_MAX_CLIENTS; i++) {
