@@ -54,31 +54,48 @@ vhd_check_fails()
 	fi
 }
 
+# Whole seconds of uptime, without forking (deadlines for bounded waits).
+vhd_now()
+{
+	local up rest
+	read -r up rest </proc/uptime
+	echo "${up%.*}"
+}
+
 # vhd_wait_for PATH SECONDS: poll (bounded) until PATH exists.
 vhd_wait_for()
 {
-	local i=0
+	local deadline=$(($(vhd_now) + $2))
 	while [ ! -e "$1" ]; do
-		[ $i -ge $(($2 * 10)) ] && return 1
+		[ "$(vhd_now)" -ge $deadline ] && return 1
 		usleep 100000
-		i=$((i + 1))
 	done
 	return 0
+}
+
+# vhd_off: immediate reset without device shutdown (a hung device cannot
+# block it); QEMU exits because it runs with -no-reboot.
+vhd_off()
+{
+	echo 1 >/proc/sys/kernel/sysrq
+	echo b >/proc/sysrq-trigger
 }
 
 # Bounded sync, then power off (the host sees QEMU exit).
 vhd_finish()
 {
-	echo "VHD-DONE fails=$vhd_nfail uptime=$(cut -d' ' -f1 /proc/uptime)"
+	echo "VHD-DONE fails=$vhd_nfail uptime=$(vhd_uptime)"
 	timeout 20 sync
+	# poweroff -f can hang in a device's shutdown: reset after 10 s then.
+	(sleep 10 && vhd_off) &
 	poweroff -f
-	sleep 5
+	sleep 30
 }
 
 # Bounded sync, then reset (reboot tests: QEMU runs without -no-reboot).
 vhd_reboot()
 {
-	echo "VHD-REBOOTING uptime=$(cut -d' ' -f1 /proc/uptime)"
+	echo "VHD-REBOOTING uptime=$(vhd_uptime)"
 	timeout 20 sync
 	reboot -f
 	sleep 5

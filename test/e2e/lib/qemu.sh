@@ -62,9 +62,10 @@ e2e_qemu_launch()
 # is in E2E_QEMU_STATUS); 1 if it had to be killed.
 e2e_qemu_wait()
 {
-	local pid=$1 timeout=$2 i=0
+	local pid=$1 timeout=$2 deadline=$((SECONDS + $2))
+	# Deadlines use $SECONDS: counting sleeps would stretch on a loaded host.
 	while kill -0 "$pid" 2>/dev/null; do
-		if [ $i -ge $((timeout * 10)) ]; then
+		if [ $SECONDS -ge $deadline ]; then
 			e2e_log "QEMU $pid still running after ${timeout}s: killing it"
 			kill -TERM "$pid" 2>/dev/null
 			sleep 1
@@ -73,8 +74,7 @@ e2e_qemu_wait()
 			E2E_QEMU_STATUS=killed
 			return 1
 		fi
-		sleep 0.1
-		i=$((i + 1))
+		sleep 0.2
 	done
 	wait "$pid"
 	E2E_QEMU_STATUS=$?

@@ -39,23 +39,15 @@ e2e_qmp()
 # vhostd's RPC method list (needs a running daemon: started on a scratch dir).
 e2e_vhostd_methods()
 {
-	local dir pid i methods=
+	local dir pid methods=
 	dir=$(mktemp -d /tmp/vhd-e2e-probe.XXXXXX)
 	"$E2E_VHOSTD" -r "$dir/rpc.sock" -S "$dir" >"$dir/log" 2>&1 </dev/null &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$dir/rpc.sock" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -S "$dir/rpc.sock" ]; then
+	if e2e_wait_socket "$dir/rpc.sock" "$pid"; then
 		methods=$(timeout 30 "$E2E_PY" "$E2E_RPC_PY" -r 10 -s "$dir/rpc.sock" rpc_get_methods 2>/dev/null)
 	fi
 	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	e2e_wait_exit "$pid" 10
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rm -rf "$dir"
@@ -121,15 +113,27 @@ e2e_server_require()
 	esac
 }
 
+# e2e_wait_socket SOCK PID: bounded (20 s) wait for a server's socket.
 e2e_wait_socket()
 {
-	local sock=$1 pid=$2 i
-	for ((i = 0; i < 100; i++)); do
+	local sock=$1 pid=$2 deadline=$((SECONDS + 20))
+	while [ $SECONDS -lt $deadline ]; do
 		[ -S "$sock" ] && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
 	done
-	return 1
+	[ -S "$sock" ]
+}
+
+# e2e_wait_exit PID SECONDS: 0 once PID is gone, 1 if still there at the bound.
+e2e_wait_exit()
+{
+	local pid=$1 deadline=$((SECONDS + $2))
+	while kill -0 "$pid" 2>/dev/null; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+	return 0
 }
 
 e2e_server_start()
@@ -231,14 +235,10 @@ e2e_server_alive()
 
 e2e_server_stop()
 {
-	local i st
+	local st
 	[ -n "${E2E_SRV_PID:-}" ] || return 0
 	kill -TERM "$E2E_SRV_PID" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$E2E_SRV_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$E2E_SRV_PID" 2>/dev/null; then
+	if ! e2e_wait_exit "$E2E_SRV_PID" 10; then
 		e2e_log "$E2E_SERVER (pid $E2E_SRV_PID) ignored SIGTERM for 10 s: killing it"
 		kill -KILL "$E2E_SRV_PID" 2>/dev/null
 		wait "$E2E_SRV_PID" 2>/dev/null

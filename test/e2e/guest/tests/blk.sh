@@ -178,15 +178,14 @@ blk_ro()
 
 blk_resize()
 {
-	local want=$((vhd_newsize / 512)) i=0 now
+	local want=$((vhd_newsize / 512)) deadline=$(($(vhd_now) + 60)) now
 	echo "VHD-WAIT-RESIZE"
 	while [ "$(cat /sys/block/vda/size)" != "$want" ]; do
-		if [ $i -ge 600 ]; then
+		if [ "$(vhd_now)" -ge $deadline ]; then
 			vhd_fail "resize: still $(cat /sys/block/vda/size) sectors after 60 s, want $want"
 			return
 		fi
 		usleep 100000
-		i=$((i + 1))
 	done
 	now=$(blockdev --getsize64 $dev)
 	[ "$now" = "$vhd_newsize" ] && vhd_pass "resize seen: $now bytes" ||

@@ -46,11 +46,10 @@ spat()
 # scsi_wait_ndisks N SECONDS: poll (bounded) until there are N disks.
 scsi_wait_ndisks()
 {
-	local i=0
+	local deadline=$(($(vhd_now) + $2))
 	while [ "$(scsi_ndisks)" != "$1" ]; do
-		[ $i -ge $(($2 * 10)) ] && return 1
+		[ "$(vhd_now)" -ge $deadline ] && return 1
 		usleep 100000
-		i=$((i + 1))
 	done
 	# the block device node follows the scsi_disk entry
 	usleep 200000
