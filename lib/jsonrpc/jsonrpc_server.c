@@ -553,6 +553,11 @@ conn_process_input(struct jsonrpc_conn *conn)
 			break;
 		}
 		end = conn->parse_pos + json_tokener_get_parse_end(conn->tok);
+		if (end > JSONRPC_MAX_REQUEST_SIZE) {
+			/* Complete, but read in one go with its end: refused below like the rest. */
+			json_object_put(obj);
+			break;
+		}
 		conn_handle_request(conn, obj, conn->in, end);
 		json_object_put(obj);
 		memmove(conn->in, conn->in + end, conn->in_len - end);

@@ -604,6 +604,43 @@ test_jsonrpc_oversize(void **state)
 	assert_int_equal(jsonrpc_server_num_clients(g_srv), 0);
 }
 
+/* A complete request just over the limit, read in the same wake as its end, is refused too. */
+static void
+test_jsonrpc_oversize_complete(void **state)
+{
+	size_t len = JSONRPC_MAX_REQUEST_SIZE + 64, off = 0;
+	char *big = malloc(len), buf[4096];
+	struct json_object *r[2];
+	bool eof = false;
+	ssize_t w;
+	int fd = ut_connect(), n;
+
+	memcpy(big, "{\"method\":\"echo\",\"params\":{\"s\":\"", 32);
+	memset(big + 32, 'a', len - 32);
+	memcpy(big + len - 3, "\"}}", 3);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (off < len) {
+		w = send(fd, big + off, len - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			off += (size_t)w;
+		} else if (errno != EAGAIN) {
+			break;
+		}
+		ut_poll();
+	}
+	ut_recv(fd, buf, sizeof(buf), &eof);
+	assert_true(eof);
+	n = ut_parse_lines(buf, r, 2);
+	assert_int_equal(n, 1);
+	assert_int_equal(ut_error_code(r[0]), -32600);
+	ut_put_all(r, n);
+	assert_int_equal(g_num_calls, 0);
+	free(big);
+	close(fd);
+	ut_poll();
+	assert_int_equal(jsonrpc_server_num_clients(g_srv), 0);
+}
+
 static void
 test_jsonrpc_max_clients(void **state)
 {
@@ -927,6 +964,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_jsonrpc_max_clients, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_partial_writes, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_flush_backoff, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_jsonrpc_oversize_complete, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_inflight_limit_pauses_reading, ut_setup,
 						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_jsonrpc_eof_answers_then_closes, ut_setup,
