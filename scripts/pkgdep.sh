@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Install, from Debian's archive, only the packages vhostd needs that are missing.
-# Usage: scripts/pkgdep.sh [--ceph]   (--ceph adds the one-node test cluster's packages)
+# Usage: scripts/pkgdep.sh   (--ceph is accepted and ignored: the rbd backend and its one-node
+# test cluster's packages are always installed)
 set -euo pipefail
 
 pkgs=(
@@ -12,10 +13,8 @@ pkgs=(
 	fio
 	busybox-static sg3-utils e2fsprogs kmod cpio util-linux
 	valgrind gnuplot-nox
+	ceph-mon ceph-osd ceph-common librbd-dev librados-dev
 )
-if [ "${1:-}" = "--ceph" ] || [ -n "${VHD_WITH_CEPH:-}" ]; then
-	pkgs+=(ceph-mon ceph-osd ceph-common librbd-dev librados-dev)
-fi
 
 missing=()
 for p in "${pkgs[@]}"; do
