@@ -4,8 +4,9 @@
 # that every check it relies on fails when it should — a corrupted or
 # misplaced region in a backing file, too few regions, a FAIL line, a missing
 # VHD-DONE, no PASS at all, a QEMU that never exits (killed by PID within its
-# bound) — that vmlinux extraction finds a compressed ELF behind junk and
-# refuses an image without one, and that modules load after their deps.
+# bound), a guest that hangs (its watchdog reports and resets it) — that
+# vmlinux extraction finds a compressed ELF behind junk and refuses an image
+# without one, and that modules load after their deps.
 set -u
 . "$(dirname "$0")/lib/common.sh"
 e2e_init
@@ -132,5 +133,20 @@ done
 grep -q 'scsi_mod.ko:scan=sync' <<<"$order" || e2e_fail "scsi_mod lost its scan=sync parameter"
 expect_fail "module order: unknown module" e2e_module_order \
 	"$E2E_CACHE_DIR/root/lib/modules/$E2E_KVER" "no_such_module"
+
+# The guest watchdog: a guest test that hangs is reported (FAIL) and the
+# guest goes down by itself, long before the host's bound.
+log=$T/hang.log
+E2E_GUEST_TIMEOUT=8 e2e_qemu_start "$log" hang ""
+e2e_qemu_wait "$E2E_QEMU_PID" 240
+if [ "$E2E_QEMU_STATUS" = killed ]; then
+	e2e_fail "guest watchdog: QEMU had to be killed by the host"
+elif grep -a -q 'VHD-RESULT: FAIL guest watchdog fired' "$log" && grep -a -q '^VHD-DONE' "$log"; then
+	e2e_ok "guest watchdog fired, reported, QEMU exited by itself"
+else
+	e2e_fail "guest watchdog: no report in $log"
+	tail -n 20 "$log" >&2
+fi
+expect_fail "verdict of a hung guest" e2e_guest_verdict "$log"
 
 e2e_finish

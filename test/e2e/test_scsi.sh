@@ -7,7 +7,8 @@
 # mkfs.ext4 + fsck on target 1; then a target hot-added while the guest runs
 # appears without a manual rescan and takes I/O, and target 1 hot-removed
 # disappears while I/O to target 0 goes on undisturbed. Boot 2: 16 targets on
-# one controller, all discovered.
+# one controller, all discovered; with vhostd the controller is created with
+# --delay: no socket and QEMU cannot attach until vhost_start_scsi_controller.
 # Server: VHD_E2E_SERVER=vhostd (vhost-user-scsi-pci, the default) | qsd
 # (QEMU's own in-process virtio-scsi + scsi-hd as the reference: QSD has no
 # vhost-user-scsi; it proves the guest side of this test).
@@ -26,16 +27,35 @@ disk() { echo "$E2E_TMP/$1-t$2.img"; }
 # Per-server pieces: device args for targets 0..N-1, hot-add, hot-remove.
 if [ "$E2E_SERVER" = vhostd ]; then
 	e2e_server_start "$E2E_SOCK_DIR" || exit 1
+	# scsi_setup CTRLR N [delay]: with delay, the controller is created
+	# with --delay, its socket must not exist (QEMU cannot attach) until
+	# vhost_start_scsi_controller.
 	scsi_setup()
 	{
-		local ctrlr=$1 n=$2 t sock
-		sock=$(e2e_scsi_add "$ctrlr") || return 1
+		local ctrlr=$1 n=$2 delay=${3:-} t sock
+		sock=$(e2e_scsi_add "$ctrlr" ${delay:+--delay}) || return 1
 		for ((t = 0; t < n; t++)); do
 			e2e_new_disk "$(disk "$ctrlr" $t)" $size
 			e2e_scsi_add_target "$ctrlr" $t "$(disk "$ctrlr" $t)" || return 1
 		done
-		e2e_rpc vhost_start_scsi_controller "$ctrlr" >/dev/null 2>&1
 		SCSI_ARGS=$(e2e_scsi_dev "$sock" c0 2)
+		if [ -n "$delay" ]; then
+			if [ -e "$sock" ]; then
+				e2e_fail "delayed controller $ctrlr: socket exists before start"
+			else
+				# shellcheck disable=SC2086
+				e2e_qemu_start "$E2E_TMP/$ctrlr-early.log" probe "" $SCSI_ARGS
+				if e2e_qemu_wait "$E2E_QEMU_PID" 60 && [ "$E2E_QEMU_STATUS" != 0 ] &&
+					! grep -a -q '^VHD-BOOT' "$E2E_TMP/$ctrlr-early.log"; then
+					e2e_ok "QEMU cannot attach to delayed $ctrlr before start"
+				else
+					e2e_fail "QEMU attached to delayed $ctrlr before start"
+				fi
+			fi
+			e2e_rpc vhost_start_scsi_controller "$ctrlr" >/dev/null ||
+				e2e_fail "vhost_start_scsi_controller $ctrlr"
+			[ -S "$sock" ] || e2e_fail "delayed $ctrlr: no socket after start"
+		fi
 	}
 	scsi_hot_add()
 	{
@@ -110,9 +130,9 @@ else
 	e2e_fail "setting up a controller with 2 targets"
 fi
 
-# Boot 2: 16 targets on one controller.
+# Boot 2: 16 targets on one controller (vhostd: a delayed controller).
 log=$E2E_TMP/scsi16.log
-if scsi_setup scsi16 16; then
+if scsi_setup scsi16 16 delay; then
 	# shellcheck disable=SC2086
 	e2e_qemu_run "$log" scsi 150 "vhd.size=$size vhd.ntargets=16" $SCSI_ARGS ||
 		e2e_fail "guest test (scsi, 16 targets)"

@@ -213,10 +213,12 @@ e2e_blk_resize()
 	esac
 }
 
+# e2e_scsi_add NAME [--delay]: a vhost-user-scsi controller; prints its socket.
 e2e_scsi_add()
 {
 	local name=$1
-	e2e_rpc vhost_create_scsi_controller "$name" >/dev/null || return 1
+	shift
+	e2e_rpc vhost_create_scsi_controller "$@" "$name" >/dev/null || return 1
 	echo "$E2E_SRV_DIR/$name"
 }
 
