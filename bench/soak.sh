@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Soak test of vhostd (not part of make check):
-#   N vhost-blk controllers (default 32) x 4 queues, each driven by its own
+#   N controllers (default 32; the last -s of them vhost-scsi with one target,
+#   the others vhost-blk) x 4 queues, each driven by its own
 #   vhost-perf --verify (randrw, rate-limited, --wait so that clients sleep),
 #   while an RPC churn loop creates and deletes bdevs (malloc, null), blk
 #   controllers, scsi controllers and scsi targets, for -T seconds (default 600).
@@ -12,7 +13,7 @@
 # second half), fd count first/last/min/max. Exit 0 when there is no error,
 # every vhost-perf passed and the second-half RSS slope is under -L KiB/min.
 #
-#   bench/soak.sh [-n CTRLRS] [-Q QUEUES] [-T SECONDS] [-i SAMPLE_S] [-m CPUMASK]
+#   bench/soak.sh [-n CTRLRS] [-s SCSI_CTRLRS] [-Q QUEUES] [-T SECONDS] [-i SAMPLE_S] [-m CPUMASK]
 #                 [-r IOPS_PER_CTRLR] [-b malloc|null] [-L KIB_PER_MIN] [-o OUTDIR]
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,7 @@ VHOSTD=$BUILD/app/vhostd/vhostd
 VPERF=$BUILD/app/vhost-perf/vhost-perf
 
 NCTRL=32
+NSCSI=0
 NQ=4
 DUR=600
 INTERVAL=5
@@ -30,9 +32,10 @@ RATE=500
 BACKEND=malloc
 SLOPE_MAX=256
 OUT=
-while getopts "n:Q:T:i:m:r:b:L:o:h" o; do
+while getopts "n:s:Q:T:i:m:r:b:L:o:h" o; do
 	case $o in
 	n) NCTRL=$OPTARG ;;
+	s) NSCSI=$OPTARG ;;
 	Q) NQ=$OPTARG ;;
 	T) DUR=$OPTARG ;;
 	i) INTERVAL=$OPTARG ;;
@@ -66,7 +69,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "soak: $NCTRL controllers x $NQ queues, $BACKEND, ${RATE} IOPS each, ${DUR}s, cpumask $MASK"
+echo "soak: $NCTRL controllers ($NSCSI scsi) x $NQ queues, $BACKEND, ${RATE} IOPS each, ${DUR}s, cpumask $MASK"
 echo "soak: machine: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), output $OUT"
 (cd "$DIR" && exec "$VHOSTD" -m "$MASK" -r "$SOCK" -S "$DIR" --log-level WARNING) \
 	>"$OUT/vhostd.log" 2>&1 &
@@ -80,16 +83,21 @@ done
 # Set-up, churn and sampling share one Python process per role (one persistent
 # RPC connection each: a python start per call would load the machine more than vhostd).
 export PYTHONPATH=$TOP/scripts
-python3 - "$SOCK" "$NCTRL" "$BACKEND" "$DIR" <<'EOF' || { echo "set-up failed"; exit 1; }
+python3 - "$SOCK" "$NCTRL" "$BACKEND" "$NSCSI" <<'EOF' || { echo "set-up failed"; exit 1; }
 import sys
 from rpc import JSONRPCClient
-sock, n, backend, d = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+sock, n, backend, nscsi = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 c = JSONRPCClient(sock, timeout=60)
 c.call("framework_wait_init")
 for i in range(n):
     p = {"name": "soak%d" % i, "num_blocks": 16384, "block_size": 512}
     c.call("bdev_%s_create" % backend, p)
-    c.call("vhost_create_blk_controller", {"ctrlr": "soak.%d" % i, "dev_name": "soak%d" % i})
+    if i >= n - nscsi:
+        c.call("vhost_create_scsi_controller", {"ctrlr": "soak.%d" % i})
+        c.call("vhost_scsi_controller_add_target",
+               {"ctrlr": "soak.%d" % i, "scsi_target_num": 0, "bdev_name": "soak%d" % i})
+    else:
+        c.call("vhost_create_blk_controller", {"ctrlr": "soak.%d" % i, "dev_name": "soak%d" % i})
 EOF
 
 sample() {
@@ -142,7 +150,9 @@ EOF
 CHURN_PID=$!
 
 for i in $(seq 0 $((NCTRL - 1))); do
-	timeout -k 10 $((DUR + 120)) "$VPERF" -s "$DIR/soak.$i" --queues "$NQ" -w randrw -q 4 \
+	type=(-t blk)
+	[ "$i" -ge $((NCTRL - NSCSI)) ] && type=(-t scsi --target 0 --lun 0)
+	timeout -k 10 $((DUR + 120)) "$VPERF" -s "$DIR/soak.$i" "${type[@]}" --queues "$NQ" -w randrw -q 4 \
 		-T "$DUR" --verify --size 8M --wait --rate "$RATE" --seed $((i + 1)) \
 		>"$OUT/perf.$i.log" 2>&1 &
 	PERF_PIDS+=($!)
