@@ -41,6 +41,8 @@ try:
     s.connect(sys.argv[1])
 except PermissionError:
     sys.exit(13)
+if len(sys.argv) > 2:
+    sys.exit(0)
 s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"spdk_get_version"}')
 r = json.loads(s.recv(65536).decode())
 sys.exit(0 if "result" in r else 1)
@@ -63,9 +65,10 @@ def parents(path):
         yield path
 
 
-def as_user(sock):
+def as_user(sock, connect_only=False):
     pw = pwd.getpwnam(USER)
-    cp = subprocess.run([user_python(), "-c", CLIENT, sock], user=pw.pw_uid, group=pw.pw_gid,
+    argv = [user_python(), "-c", CLIENT, sock] + (["connect-only"] if connect_only else [])
+    cp = subprocess.run(argv, user=pw.pw_uid, group=pw.pw_gid,
                         extra_groups=[], capture_output=True, text=True, timeout=30, cwd="/")
     if cp.returncode not in (0, 13):
         print("client as %s: rc %d %s" % (USER, cp.returncode, cp.stderr.strip()))
@@ -125,6 +128,15 @@ def test_rpc_socket_perms():
 
 
 def test_vhost_sock_perms():
+    with Daemon() as d:
+        open_dir(d)
+        d.rpc("bdev_malloc_create", {"name": "m0", "num_blocks": 2048, "block_size": 512})
+        d.rpc("vhost_create_blk_controller", {"ctrlr": "blk0", "dev_name": "m0"})
+        path = os.path.join(d.tmpdir, "blk0")
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        check(mode & 0o002 == 0, "default vhost socket is world-writable: %o" % mode)
+        check(as_user(path, connect_only=True) == 13, "non-root user reached a vhost socket")
+        print("default: vhost socket %o (umask), %s gets EACCES" % (mode, USER))
     with Daemon(args=["--vhost-sock-mode", "0660", "--vhost-sock-owner", "%s:%s" % (USER, USER)]) \
             as d:
         d.rpc("bdev_malloc_create", {"name": "m0", "num_blocks": 2048, "block_size": 512})
@@ -137,6 +149,9 @@ def test_vhost_sock_perms():
             check(stat.S_IMODE(st.st_mode) == 0o660, "%s mode %o" % (name, st.st_mode))
             check(st.st_uid == pw.pw_uid and st.st_gid == pw.pw_gid,
                   "%s owner %d:%d" % (name, st.st_uid, st.st_gid))
+        open_dir(d)
+        check(as_user(os.path.join(d.tmpdir, "blk0"), connect_only=True) == 0,
+              "socket owner cannot connect to its vhost socket")
         print("--vhost-sock-mode 0660 --vhost-sock-owner %s:%s applied to blk and scsi" %
               (USER, USER))
 
