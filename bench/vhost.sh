@@ -62,6 +62,7 @@ cleanup() {
 	rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 wait_sock() {
 	local i
