@@ -121,13 +121,13 @@ EOF
 
 start_mon() {
 	pid_of "$dir/run/mon.a.pid" >/dev/null && return 0
-	ceph-mon -c "$conf" -i a || die "ceph-mon failed to start (see $dir/log/mon.a.log)"
+	ceph-mon -c "$conf" -i a 2>>"$dir/log/start.log" || die "ceph-mon failed to start (see $dir/log/mon.a.log)"
 }
 
 start_osd() {
 	local id=$1
 	pid_of "$dir/run/osd.$id.pid" >/dev/null && return 0
-	ceph-osd -c "$conf" -i "$id" || die "ceph-osd.$id failed to start (see $dir/log/osd.$id.log)"
+	ceph-osd -c "$conf" -i "$id" 2>>"$dir/log/start.log" || die "ceph-osd.$id failed to start (see $dir/log/osd.$id.log)"
 }
 
 wait_io() {
