@@ -73,6 +73,20 @@ struct scsi_tgt {
 	struct scsi_waiter	*waiters;	/* remove_target RPCs answered at the end */
 };
 
+/*
+ * A session that stopped without leaving (SET_MEM_TABLE, a device reset): whether it
+ * left events undelivered, and the controller's event count at that moment. If events
+ * were lost, its next start begins with EVENTS_MISSED so that the guest rescans.
+ */
+#define SCSI_STOPPED_MAX	16
+
+struct scsi_stopped {
+	bool		used;
+	bool		pending;
+	uint32_t	id;
+	uint64_t	gen;
+};
+
 /* g_vhost_mutex: what the RPCs print. */
 struct scsi_tgt_info {
 	bool	present;
@@ -84,6 +98,10 @@ struct scsi_ctrlr {
 	bool			started;	/* app thread: socket registered */
 	struct scsi_tgt		tgts[VHOST_SCSI_MAX_TARGETS];
 	struct scsi_tgt_info	info[VHOST_SCSI_MAX_TARGETS];
+	/* Controller thread: events generated, and sessions stopped with their count. */
+	uint64_t		event_gen;
+	struct scsi_stopped	stopped[SCSI_STOPPED_MAX];
+	uint32_t		stopped_next;
 	/* Controller-thread delete. */
 	bool			shutting_down;
 	uint32_t		shutdown_pending;
@@ -219,6 +237,7 @@ scsi_ctrlr_event(struct scsi_ctrlr *c, uint32_t event, uint32_t reason, uint32_t
 		.feature = feature,
 	};
 
+	c->event_gen++;
 	vhost_dev_foreach_session(&c->vdev, scsi_session_queue_event, &r);
 }
 
@@ -912,8 +931,10 @@ scsi_vq_stop(struct vhost_session *s, struct vhost_session_vq *svq)
 static int
 scsi_session_start(struct vhost_session *s)
 {
+	struct scsi_ctrlr *c = to_scsi(s->vdev);
 	struct scsi_session *ss = calloc(1, sizeof(*ss));
 	char name[SCSI_PORT_MAX_NAME + 1];
+	uint32_t i;
 
 	if (ss == NULL) {
 		return -ENOMEM;
@@ -921,6 +942,19 @@ scsi_session_start(struct vhost_session *s)
 	/* A stable name per controller: a reconnecting guest is the same PR initiator. */
 	snprintf(name, sizeof(name), "vhostd.%s", s->vdev->name);
 	scsi_port_init(&ss->port, __atomic_add_fetch(&g_scsi_port_id, 1, __ATOMIC_RELAXED), name);
+	/* Restarted on the same connection: were events lost while it was stopped? */
+	for (i = 0; i < SCSI_STOPPED_MAX; i++) {
+		struct scsi_stopped *st = &c->stopped[i];
+
+		if (st->used && st->id == s->id) {
+			if (st->pending || st->gen != c->event_gen) {
+				ss->evq.missed = true;
+				VHD_NOTICELOG("%s: events happened while stopped; sending "
+					      "EVENTS_MISSED\n", s->name);
+			}
+			st->used = false;
+		}
+	}
 	s->priv = ss;
 	return 0;
 }
@@ -941,9 +975,15 @@ scsi_session_stop(struct vhost_session *s)
 		}
 	}
 	if (ss->evq.cnt > 0) {
-		VHD_INFOLOG("%s: %u undelivered events dropped with the session\n", s->name,
+		VHD_INFOLOG("%s: %u undelivered events; EVENTS_MISSED if it restarts\n", s->name,
 			    ss->evq.cnt);
 	}
+	/* Remember where this session stood; a new connection never matches its id. */
+	c->stopped[c->stopped_next] = (struct scsi_stopped){
+		.used = true, .pending = ss->evq.cnt > 0 || ss->evq.missed, .id = s->id,
+		.gen = c->event_gen,
+	};
+	c->stopped_next = (c->stopped_next + 1) % SCSI_STOPPED_MAX;
 	free(ss);
 	s->priv = NULL;
 }

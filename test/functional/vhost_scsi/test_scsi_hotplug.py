@@ -93,6 +93,32 @@ def main():
             check([e[1] for e in got] == list(range(10, 75)), "events in order")
             print("ok: queued events, EVENTS_MISSED on overflow")
 
+        # A session stopped and restarted on the same connection (as QEMU does for a
+        # SET_MEM_TABLE or a device reset): events it could not get are not lost silently.
+        with Client(sock) as c:
+            c.ready(0)
+            check(c.ask("restart") == "ok", "restart with nothing pending")
+            c.post(2)
+            check(c.event(300) is None, "no EVENTS_MISSED when nothing happened")
+            check(c.ask("stop") == "ok", "stop")
+            check(d.rpc(add, {"ctrlr": "sc", "scsi_target_num": 4, "bdev_name": "M1"}) == 4,
+                  "hot-add while the session is stopped")
+            check(c.ask("start") == "ok", "start")
+            c.post(2)
+            ev = c.event()
+            check(ev is not None and ev[0] & T_EVENTS_MISSED,
+                  "EVENTS_MISSED after a hot-add the stopped session missed: %r" % (ev,))
+            check(c.event(300) is None, "only that one")
+            # Undelivered (no buffer) when the session stops: same.
+            check(c.ask("restart") == "ok", "restart")
+            d.rpc("vhost_scsi_controller_remove_target", {"ctrlr": "sc", "scsi_target_num": 4})
+            check(c.ask("restart") == "ok", "restart with a queued event")
+            c.post(2)
+            ev = c.event()
+            check(ev is not None and ev[0] & T_EVENTS_MISSED,
+                  "EVENTS_MISSED for an event queued at stop: %r" % (ev,))
+            print("ok: events missed across a session restart are reported")
+
         # Resize (e): PARAM_CHANGE + UA + new capacity.
         d.rpc("bdev_null_create", {"name": "N0", "num_blocks": 8192, "block_size": 512})
         d.rpc(add, {"ctrlr": "sc", "scsi_target_num": 3, "bdev_name": "N0"})

@@ -16,6 +16,9 @@
  *                                   -> done 0 <resp...> | used 0
  *   tmf SUB T L TAG                 task management on the controlq  -> tmf RESPONSE
  *   an TYPE T                       AN query/subscribe (raw)         -> an RESPONSE EVENT_ACTUAL
+ *   restart                         stop the device (GET_VRING_BASE) and start it again on
+ *                                   the same connection                -> ok | error
+ *   stop / start                    the two halves of restart          -> ok | error
  *   quit
  * <resp...> is: resp R status S resid X sense HEX used U data HEX
  * (data: the first 64 bytes of data-in). Exit: 0, 3 on connection failure.
@@ -426,6 +429,18 @@ main(int argc, char **argv)
 			do_tmf(line + 4);
 		} else if (strncmp(line, "an ", 3) == 0) {
 			do_an(line + 3);
+		} else if (strcmp(line, "restart") == 0) {
+			rc = virtio_dev_stop(g_dev);
+			if (rc == 0) {
+				rc = virtio_dev_start(g_dev);
+			}
+			printf(rc == 0 ? "ok\n" : "error restart %d\n", rc);
+		} else if (strcmp(line, "stop") == 0) {
+			rc = virtio_dev_stop(g_dev);
+			printf(rc == 0 ? "ok\n" : "error stop %d\n", rc);
+		} else if (strcmp(line, "start") == 0) {
+			rc = virtio_dev_start(g_dev);
+			printf(rc == 0 ? "ok\n" : "error start %d\n", rc);
 		} else if (strcmp(line, "quit") == 0) {
 			break;
 		} else {
