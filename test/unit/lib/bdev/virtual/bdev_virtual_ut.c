@@ -104,6 +104,7 @@ test_error_inject_failure_and_passthrough(void **state)
 	assert_int_equal(bdev_error_create("m0", NULL, NULL), 0);
 	utb_open(&u, "EE_m0", 2);
 	utb_check_basic(&u, true);
+	utb_check_unaligned(&u);
 	assert_int_equal(bdev_error_inject("EE_m0", BDEV_IO_TYPE_READ, ERROR_INJECT_FAILURE, 2, 0,
 					   0), 0);
 	assert_int_equal(utb_io(&u, 0, BDEV_IO_TYPE_WRITE, buf, 0, 1, &c), 0);
