@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Everything `make check` runs after the build: unit, functional, e2e (and the
-# short fuzz runs when they exist). Prints each suite's result and one closing
-# "N passed, N failed" line over all suites; exits non-zero on any failure.
+# Everything `make check` runs after the build: unit, functional, e2e, the
+# sanitizer pass and the short fuzz runs. Prints each suite's result and one
+# closing "N passed, N failed" line over all suites; exits non-zero on any failure.
+#
+# Sanitizer pass: builds everything again with SANITIZE=address,undefined into
+# $VHD_ASAN_BUILD (default build/asan) and runs the unit tests there (ASan,
+# UBSan halting on the first report, LeakSanitizer on). VHD_ASAN_FUNCTIONAL
+# chooses which functional tests also run against the sanitizer build:
+# "quick" (default: the list below, ~3 min), "all" (every functional test,
+# ~40 min here: timing-sensitive tests may fail under ASan's slowdown), or
+# "none". VHD_CHECK_ASAN=0 skips the pass.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -42,6 +50,44 @@ mapfile -t ftests < <(find test/functional -type f -name 'test_*' -perm -u+x | s
 run_suite functional test/runner.sh -n functional -t 300 "${ftests[@]/#/$top/}"
 mapfile -t etests < <(find test/e2e -type f -name 'test_*' -perm -u+x | sort)
 run_suite e2e test/runner.sh -n e2e -t 600 "${etests[@]/#/$top/}"
+if [ "${VHD_CHECK_ASAN:-1}" != 0 ]; then
+	asan_build=${VHD_ASAN_BUILD:-build/asan}
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	echo "== sanitizer build (SANITIZE=address,undefined BUILD=$asan_build)"
+	if make -s -j"${VHD_JOBS:-2}" SANITIZE=address,undefined BUILD="$asan_build" all \
+		>build/asan-build.log 2>&1; then
+		run_suite unit-asan env VHD_TEST_LOGDIR="$top/$asan_build/test-logs" \
+			test/unit/run.sh $(find "$asan_build/test/unit" -type f -name '*_ut' | sort)
+		case ${VHD_ASAN_FUNCTIONAL:-quick} in
+		none) asan_ftests=() ;;
+		all) asan_ftests=("${ftests[@]}") ;;
+		*)
+			# Quick, not timing-sensitive under ASan, and between them they drive
+			# every library through the daemon: bdev backends and RPCs, config
+			# save/replay, vhost-blk and vhost-scsi I/O with verification.
+			asan_ftests=()
+			for t in bdev/test_malloc_null.py bdev/test_error_delay.py \
+				bdev/test_save_config.py rpc/test_rpc_methods.py \
+				vhost/test_rpc_errors.py vhost/test_save_config.py \
+				vhost_scsi/test_scsi_rpc.py virtio/test_vhostd_blk.sh; do
+				[ -x "test/functional/$t" ] && asan_ftests+=("test/functional/$t")
+			done
+			;;
+		esac
+		if [ ${#asan_ftests[@]} -gt 0 ]; then
+			run_suite functional-asan env BUILD="$asan_build" \
+				VHD_TEST_LOGDIR="$top/$asan_build/test-logs" \
+				test/runner.sh -n functional-asan -t 600 "${asan_ftests[@]/#/$top/}"
+		fi
+	else
+		echo "FAIL  sanitizer build; last lines of build/asan-build.log:"
+		tail -n 20 build/asan-build.log | sed 's/^/      /'
+		total_fail=$((total_fail + 1))
+		rc=1
+	fi
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
 if [ -x scripts/fuzz.sh ]; then
 	run_suite fuzz scripts/fuzz.sh --ci
 fi
