@@ -53,9 +53,9 @@ fi
 for b in "${backends[@]}"; do
 	call vhost_create_blk_controller "{\"ctrlr\":\"$b.s\",\"dev_name\":\"$b\"}"
 	call vhost_create_blk_controller "{\"ctrlr\":\"$b.p\",\"dev_name\":\"$b\",\"packed_ring\":true}"
-	out=$(perf -s "$VHD_DIR/$b.s" --queues 2 -w randrw -q 16 -T 1 --verify --size 16M 2>&1) ||
+	out=$(perf -s "$VHD_DIR/$b.s" --queues 2 -w randrw -q 16 -T 1 --verify --size 4M 2>&1) ||
 		vhd_fail "$b split: $out"
-	out=$(perf -s "$VHD_DIR/$b.p" --packed --queues 2 -w randrw -q 16 -T 1 --verify --size 16M 2>&1) ||
+	out=$(perf -s "$VHD_DIR/$b.p" --packed --queues 2 -w randrw -q 16 -T 1 --verify --size 4M 2>&1) ||
 		vhd_fail "$b packed: $out"
 	echo "$b: verify split+packed ok ($(echo "$out" | awk '/^total/ {print $2 " IOPS"}'))"
 done
