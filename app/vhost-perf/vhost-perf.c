@@ -1248,6 +1248,13 @@ main(int argc, char **argv)
 		exit_rc = 1;
 	}
 out:
+	/* A clean stop, as QEMU does: the backend answers GET_VRING_BASE per ring. */
+	if (g_dev != NULL && !g_o.echo && virtio_dev_is_connected(g_dev)) {
+		rc = virtio_dev_stop(g_dev);
+		if (rc != 0) {
+			fprintf(stderr, "vhost-perf: stop: %s\n", strerror(-rc));
+		}
+	}
 	virtio_dev_destroy(g_dev);
 	for (i = 0; i < g_o.nqueues; i++) {
 		free(g_workers[i].tasks);
