@@ -227,26 +227,27 @@ rbd_proc_starttime(pid_t pid, unsigned long long *start)
 	return 0;
 }
 
-/* The record key of an address: its nonce ("v2:127.0.0.1:0/1234" -> "1234"). */
+/*
+ * The record key of an address: its nonce ("v2:127.0.0.1:0/1234" or
+ * "[v2:127.0.0.1:0/1234]" -> "1234").
+ */
 static bool
 rbd_addr_key(const char *addr, char *key, size_t len)
 {
 	const char *slash = strrchr(addr, '/');
-	size_t i, n;
+	size_t n = 0;
 
-	if (slash == NULL || slash[1] == '\0') {
+	if (slash == NULL) {
 		return false;
 	}
-	n = strlen(slash + 1);
-	if (n + 1 > len) {
+	while (isdigit((unsigned char)slash[1 + n])) {
+		n++;
+	}
+	if (n == 0 || n + 1 > len) {
 		return false;
 	}
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)slash[1 + i])) {
-			return false;
-		}
-	}
-	memcpy(key, slash + 1, n + 1);
+	memcpy(key, slash + 1, n);
+	key[n] = '\0';
 	return true;
 }
 

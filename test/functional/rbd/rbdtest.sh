@@ -3,6 +3,7 @@
 #   rbd_cluster_up IMAGE:MiB...   own one-node cluster in $VHD_CEPH (temp dir), destroyed at exit;
 #                                 exit 77 when Ceph is not installed
 #   rbd_cli ARGS                  the rbd CLI on that cluster
+#   rbd_start ARGS                vhd_start, keeping the cluster's clean-up in the EXIT trap
 #   call METHOD JSON              vhd_rpc call, failing the test on error
 #   perf ARGS                     vhost-perf with a timeout
 VHD_CEPH=
@@ -31,6 +32,11 @@ rbd_cluster_up() {
 	fi
 	[ $rc -eq 0 ] || { cat "$VHD_CEPH.up.log"; rm -f "$VHD_CEPH.up.log"; vhd_fail "cluster up"; }
 	rm -f "$VHD_CEPH.up.log"
+}
+
+rbd_start() {
+	vhd_start "$@"
+	trap rbd_cleanup EXIT
 }
 
 rbd_cli() {

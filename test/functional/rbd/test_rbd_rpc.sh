@@ -12,7 +12,7 @@ set -u
 
 rbd_cluster_up img0:32 img1:16
 conf=$VHD_CEPH/ceph.conf
-vhd_start -m 0x1
+rbd_start -m 0x1
 
 expect_err() {	# expect_err PATTERN METHOD JSON: the call fails and the message matches
 	local pat=$1 out
