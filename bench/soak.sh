@@ -158,14 +158,15 @@ for i in $(seq 0 $((NCTRL - 1))); do
 	PERF_PIDS+=($!)
 done
 
-# Sample RSS and fds until every vhost-perf has finished.
+# Sample RSS and fds while every vhost-perf runs, not once some have left (the
+# start-up ramp while they connect is why the pass/fail slope is the second half).
 echo "t_s rss_kib fds" >"$OUT/samples.txt"
 while :; do
 	running=0
 	for p in "${PERF_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
 	[ $running -gt 0 ] || break
 	kill -0 "$VPID" 2>/dev/null || { echo "vhostd died"; break; }
-	sample
+	[ $running -eq "$NCTRL" ] && sample
 	sleep "$INTERVAL"
 done
 perf_fail=0
