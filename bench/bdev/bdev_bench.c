@@ -29,7 +29,7 @@
 /* Log-linear latency histogram: 16 sub-buckets per power of two of nanoseconds. */
 #define HIST_SUB	16
 #define HIST_BUCKETS	(64 * HIST_SUB)
-#define LAT_SAMPLE	8
+#define LAT_SAMPLE	32
 
 struct bench_task {
 	struct bench		*b;
@@ -166,7 +166,9 @@ static void
 bench_submit(struct bench_task *t)
 {
 	struct bench *b = t->b;
-	uint64_t off = (bench_rand(&b->seed) % b->nranges) * b->bs_blocks;
+	/* Multiply-shift instead of a 64-bit modulo (~40 cycles) per I/O. */
+	uint64_t off = (uint64_t)(((unsigned __int128)bench_rand(&b->seed) * b->nranges) >> 64) *
+		       b->bs_blocks;
 	int rc;
 
 	/* Latency of one I/O in LAT_SAMPLE: a clock read costs ~90 ns on this VM. */

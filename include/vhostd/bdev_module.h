@@ -197,7 +197,7 @@ bdev_io_from_ctx(void *ctx)
  * included: a clock read costs ~90 ns on this class of VM); bdev_get_iostat()
  * scales lat_sum to all ops. min/max are over the samples.
  */
-#define BDEV_LAT_SAMPLE 16
+#define BDEV_LAT_SAMPLE 64
 struct bdev_io_type_stat {
 	uint64_t	ops;
 	uint64_t	bytes;
