@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# RBD: vhost-perf over vhostd's rbd bdev (vhost-blk) vs `rbd bench` (librbd alone) vs
+# vhost-perf over qemu-storage-daemon's rbd driver exported as vhost-user-blk, on the
+# same one-node test cluster, same image, in one invocation. Not a test: prints IOPS
+# and the ratios vhostd/rbd-bench and vhostd/qsd, never fails on the numbers.
+#
+#   bench/rbd.sh [-T SECONDS] [-q QD] [-s IMAGE_MiB]
+#
+# 4 KiB random writes then random reads over the whole image (written first, so reads
+# hit data). rbd_cache is off for all three (vhostd's default; qsd with cache.direct=on;
+# rbd bench with --rbd-cache=false).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+VPERF=$top/$BUILD/app/vhost-perf/vhost-perf
+VHOSTD=$top/$BUILD/app/vhostd/vhostd
+RPC=$top/scripts/rpc.py
+secs=10
+qd=32
+size=256
+while getopts "T:q:s:h" o; do
+	case $o in
+	T) secs=$OPTARG ;;
+	q) qd=$OPTARG ;;
+	s) size=$OPTARG ;;
+	*) sed -n '2,12p' "$0"; exit 2 ;;
+	esac
+done
+[ -x "$VPERF" ] && [ -x "$VHOSTD" ] || { echo "build first: make"; exit 2; }
+ncpu=$(nproc)
+SRV_CPU=0
+CLI_CPU=$((ncpu > 1 ? 1 : 0))
+work=$(mktemp -d /tmp/vhd-bench-rbd.XXXXXX)
+ceph=$work/ceph
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	"$top/test/ceph/cluster.sh" destroy "$ceph" >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+"$top/test/ceph/cluster.sh" up "$ceph" --port $((20000 + RANDOM % 20000)) \
+	--image "bench:$size" >"$work/up.log" 2>&1 || { cat "$work/up.log"; exit 1; }
+conf=$ceph/ceph.conf
+
+vperf() {	# SOCK WORKLOAD -> IOPS
+	taskset -c $CLI_CPU "$VPERF" -s "$1" -w "$2" -q "$qd" -o 4096 -T "$secs" --size "${size}M" \
+		--timeout-ms 120000 -c "[$CLI_CPU]" --json 2>/dev/null | python3 -c '
+import json, sys
+print("%.0f" % json.load(sys.stdin)["total"]["all"]["iops"])' || echo 0
+}
+
+rbdbench() {	# write|read -> IOPS
+	local total=$((secs * 4000 * 4096))	# ~secs at 4K IOPS: bounded run
+	timeout 600 taskset -c $CLI_CPU rbd -c "$conf" bench --io-type "$1" --io-size 4096 \
+		--io-threads "$qd" --io-total "$total" --io-pattern rand --rbd-cache=false rbd/bench \
+		2>/dev/null | awk '/^elapsed:/ { for (i = 1; i <= NF; i++) if ($i == "ops/sec:") v = $(i + 1) }
+		END { printf "%.0f\n", v + 0 }'
+}
+
+# 1. vhostd
+(cd "$work" && exec taskset -c $SRV_CPU "$VHOSTD" -m 0x1 -r "$work/rpc.sock" -S "$work" \
+	>"$work/vhostd.log" 2>&1 </dev/null) &
+pid=$!
+for _ in $(seq 1 300); do
+	python3 "$RPC" -s "$work/rpc.sock" framework_wait_init >/dev/null 2>&1 && break
+	sleep 0.1
+done
+rpc() { python3 "$RPC" -s "$work/rpc.sock" -t 120 "$@" >/dev/null; }
+rpc bdev_rbd_register_cluster c0 --config-file "$conf"
+rpc bdev_rbd_create -b r0 --cluster-name c0 rbd bench 512
+rpc vhost_create_blk_controller vhd.sock r0
+v_w=$(vperf "$work/vhd.sock" randwrite)
+v_r=$(vperf "$work/vhd.sock" randread)
+kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
+
+# 2. rbd bench (librbd alone, same client core)
+b_w=$(rbdbench write)
+b_r=$(rbdbench read)
+
+# 3. qemu-storage-daemon, rbd driver, vhost-user-blk export
+if command -v qemu-storage-daemon >/dev/null; then
+	taskset -c $SRV_CPU qemu-storage-daemon \
+		--blockdev "driver=rbd,node-name=r,pool=rbd,image=bench,conf=$conf,user=admin,cache.direct=on" \
+		--export "type=vhost-user-blk,id=e,node-name=r,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
+		>"$work/qsd.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 300); do [ -S "$work/qsd.sock" ] && break; sleep 0.1; done
+	q_w=$(vperf "$work/qsd.sock" randwrite)
+	q_r=$(vperf "$work/qsd.sock" randread)
+	kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
+else
+	q_w=0 q_r=0
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "n/a"), a / b }'; }
+echo "# vhostd $(git -C "$top" rev-parse --short HEAD 2>/dev/null): rbd, 4 KiB QD $qd, ${secs}s," \
+	"image ${size} MiB, server cpu $SRV_CPU, client cpu $CLI_CPU, load $(cut -d' ' -f1 /proc/loadavg)"
+printf "%-10s %12s %12s %12s %10s %10s\n" workload vhostd "rbd bench" qsd "vhd/rbd" "vhd/qsd"
+printf "%-10s %12s %12s %12s %10s %10s\n" randwrite "$v_w" "$b_w" "$q_w" "$(ratio "$v_w" "$b_w")" "$(ratio "$v_w" "$q_w")"
+printf "%-10s %12s %12s %12s %10s %10s\n" randread "$v_r" "$b_r" "$q_r" "$(ratio "$v_r" "$b_r")" "$(ratio "$v_r" "$q_r")"
