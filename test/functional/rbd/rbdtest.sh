@@ -23,6 +23,8 @@ rbd_cluster_up() {
 	done
 	VHD_CEPH=$(mktemp -d /tmp/vhd-ceph-XXXXXX)
 	trap rbd_cleanup EXIT
+	# The Ceph daemons detach: a runner's timeout (SIGTERM) must still stop them.
+	trap 'exit 1' TERM INT HUP
 	"$CLUSTER_SH" up "$VHD_CEPH" --port $((20000 + RANDOM % 20000)) "${args[@]}" \
 		>"$VHD_CEPH.up.log" 2>&1 && rc=0 || rc=$?
 	if [ $rc -eq 77 ]; then
