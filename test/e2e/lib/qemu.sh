@@ -38,7 +38,7 @@ e2e_qemu_base_args()
 e2e_qemu_cmdline_append()
 {
 	local test=$1 extra=$2 timeout=$3
-	echo "console=ttyS0 loglevel=4 panic=-1 oops=panic rdinit=/init" \
+	echo "console=ttyS0 loglevel=${VHD_E2E_LOGLEVEL:-4} panic=-1 oops=panic rdinit=/init" \
 		"vhd.test=$test vhd.timeout=$timeout $extra"
 }
 
