@@ -654,6 +654,10 @@ scsi_read_capacity(struct virtio_vq *vq, uint64_t *bytes, uint32_t *blk)
 			return rc;
 		}
 		virtio_vq_notify(vq);
+		if (g_o.echo) {
+			/* the echo threads are not running yet */
+			virtio_vq_echo_serve(vq, 1);
+		}
 		while (status == 1) {
 			rc = virtio_vq_wait(vq, g_o.timeout_ms);
 			if (rc != 0) {

@@ -718,55 +718,97 @@ virtio_vq_raw_get_used(struct virtio_vq *vq, uint32_t *id, uint32_t *len)
 
 /* ---- loopback device side ---- */
 
-/* Complete one chain: find the status/response buffer and mark it OK. */
+#define ECHO_MAX_BUFS 8
+
+struct echo_chain {
+	uint64_t	addr[ECHO_MAX_BUFS];
+	uint32_t	len[ECHO_MAX_BUFS];
+	bool		write[ECHO_MAX_BUFS];
+	uint32_t	n;
+	uint64_t	last;	/* address of the last byte of the chain */
+};
+
 static void
-echo_complete_buf(struct virtio_vq *vq, uint64_t first_wr_gpa, uint32_t first_wr_len,
-		  uint64_t last_gpa)
+echo_add(struct echo_chain *ch, uint64_t addr, uint32_t len, bool write)
 {
-	uint8_t *p;
-
-	if (vq->echo_scsi) {
-		p = virtio_mem_gpa_to_hva(vq->mem, first_wr_gpa, first_wr_len);
-		if (p != NULL && first_wr_len >= sizeof(struct virtio_scsi_cmd_resp)) {
-			struct virtio_scsi_cmd_resp *r = (struct virtio_scsi_cmd_resp *)p;
-
-			r->response = VIRTIO_SCSI_S_OK;
-			r->status = 0;
-			r->sense_len = 0;
-			r->resid = 0;
-		} else if (p != NULL) {
-			*p = 0;	/* TMF / AN response byte */
-		}
-		return;
+	if (ch->n < ECHO_MAX_BUFS) {
+		ch->addr[ch->n] = addr;
+		ch->len[ch->n] = len;
+		ch->write[ch->n] = write;
+		ch->n++;
 	}
-	p = virtio_mem_gpa_to_hva(vq->mem, last_gpa, 1);
-	if (p != NULL) {
-		*p = VIRTIO_BLK_S_OK;
+	ch->last = addr + len - 1;
+}
+
+/* Walk an indirect table (split or packed layout). */
+static void
+echo_table(struct virtio_vq *vq, uint64_t gpa, uint32_t len, struct echo_chain *ch)
+{
+	void *t = virtio_mem_gpa_to_hva(vq->mem, gpa, len);
+	uint32_t n = len / 16, i;
+
+	for (i = 0; t != NULL && i < n; i++) {
+		if (vq->packed) {
+			struct vring_packed_desc *d = &((struct vring_packed_desc *)t)[i];
+
+			echo_add(ch, d->addr, d->len, d->flags & VRING_DESC_F_WRITE);
+		} else {
+			struct vring_desc *d = &((struct vring_desc *)t)[i];
+
+			echo_add(ch, d->addr, d->len, d->flags & VRING_DESC_F_WRITE);
+		}
 	}
 }
 
-/* Walk the (possibly indirect) table of a chain for its writable/last buffers. */
+/*
+ * Complete a chain: blk writes status OK into its last byte; scsi writes a
+ * good response into the first writable buffer (and answers READ CAPACITY(16)
+ * for a 1 GiB disk of 512-byte blocks, so a SCSI client can size it).
+ */
 static void
-echo_table(struct virtio_vq *vq, uint64_t gpa, uint32_t len, uint64_t *first_wr,
-	   uint32_t *first_wr_len, uint64_t *last)
+echo_complete(struct virtio_vq *vq, const struct echo_chain *ch)
 {
-	struct vring_desc *t = virtio_mem_gpa_to_hva(vq->mem, gpa, len);
-	uint32_t n = len / 16, i;
+	uint32_t i, w;
+	uint8_t *p;
 
-	if (t == NULL || n == 0) {
+	if (!vq->echo_scsi) {
+		p = virtio_mem_gpa_to_hva(vq->mem, ch->last, 1);
+		if (p != NULL) {
+			*p = VIRTIO_BLK_S_OK;
+		}
 		return;
 	}
-	/* split and packed indirect entries share addr/len/flags offsets for our purpose */
-	for (i = 0; i < n; i++) {
-		uint16_t flags = vq->packed ? ((struct vring_packed_desc *)t)[i].flags : t[i].flags;
-		uint64_t a = vq->packed ? ((struct vring_packed_desc *)t)[i].addr : t[i].addr;
-		uint32_t l = vq->packed ? ((struct vring_packed_desc *)t)[i].len : t[i].len;
+	for (w = 0; w < ch->n && !ch->write[w]; w++) {
+	}
+	if (w == ch->n) {
+		return;
+	}
+	p = virtio_mem_gpa_to_hva(vq->mem, ch->addr[w], ch->len[w]);
+	if (p == NULL) {
+		return;
+	}
+	if (ch->len[w] < sizeof(struct virtio_scsi_cmd_resp)) {
+		*p = 0;	/* TMF / AN response byte */
+		return;
+	}
+	memset(p, 0, sizeof(struct virtio_scsi_cmd_resp));
+	if (w > 0 && w + 1 < ch->n && ch->len[0] >= sizeof(struct virtio_scsi_cmd_req)) {
+		const struct virtio_scsi_cmd_req *cmd = virtio_mem_gpa_to_hva(vq->mem, ch->addr[0],
+									       sizeof(*cmd));
+		uint8_t *d = virtio_mem_gpa_to_hva(vq->mem, ch->addr[w + 1], ch->len[w + 1]);
 
-		if ((flags & VRING_DESC_F_WRITE) && *first_wr == UINT64_MAX) {
-			*first_wr = a;
-			*first_wr_len = l;
+		if (cmd != NULL && d != NULL && cmd->cdb[0] == 0x9e && (cmd->cdb[1] & 0x1f) == 0x10 &&
+		    ch->len[w + 1] >= 12) {
+			uint64_t last_lba = (1ull << 30) / 512 - 1;
+
+			for (i = 0; i < 8; i++) {
+				d[i] = (uint8_t)(last_lba >> (56 - 8 * i));
+			}
+			d[8] = 0;
+			d[9] = 0;
+			d[10] = 2;	/* 512 */
+			d[11] = 0;
 		}
-		*last = a + l - 1;
 	}
 }
 
@@ -780,8 +822,7 @@ virtio_vq_echo_serve(struct virtio_vq *vq, uint32_t max)
 			struct vring_packed_desc *d = &vq->pdesc[vq->echo_avail];
 			uint16_t flags = VQ_LOAD_ACQ(&d->flags), head = vq->echo_avail, id = 0;
 			uint16_t pos = vq->echo_avail, n = 0;
-			uint64_t first_wr = UINT64_MAX, last = 0;
-			uint32_t first_wr_len = 0;
+			struct echo_chain ch = {.n = 0};
 			bool wrap = vq->echo_wrap;
 
 			if (((flags & PACKED_AVAIL) != 0) != wrap || ((flags & PACKED_USED) != 0) == wrap) {
@@ -792,13 +833,9 @@ virtio_vq_echo_serve(struct virtio_vq *vq, uint32_t max)
 				flags = d->flags;
 				id = d->id;
 				if (flags & VRING_DESC_F_INDIRECT) {
-					echo_table(vq, d->addr, d->len, &first_wr, &first_wr_len, &last);
+					echo_table(vq, d->addr, d->len, &ch);
 				} else {
-					if ((flags & VRING_DESC_F_WRITE) && first_wr == UINT64_MAX) {
-						first_wr = d->addr;
-						first_wr_len = d->len;
-					}
-					last = d->addr + d->len - 1;
+					echo_add(&ch, d->addr, d->len, flags & VRING_DESC_F_WRITE);
 				}
 				n++;
 				if (++pos == vq->size) {
@@ -809,7 +846,7 @@ virtio_vq_echo_serve(struct virtio_vq *vq, uint32_t max)
 					break;
 				}
 			}
-			echo_complete_buf(vq, first_wr, first_wr_len, last);
+			echo_complete(vq, &ch);
 			d = &vq->pdesc[head];
 			d->id = id;
 			d->len = 1;
@@ -825,28 +862,24 @@ virtio_vq_echo_serve(struct virtio_vq *vq, uint32_t max)
 
 		while (vq->echo_avail != avail_idx && done < max) {
 			uint16_t head = vq->avail->ring[vq->echo_avail & (vq->size - 1)], idx = head;
-			uint64_t first_wr = UINT64_MAX, last = 0;
-			uint32_t first_wr_len = 0, n = 0;
+			struct echo_chain ch = {.n = 0};
+			uint32_t n = 0;
 
 			vq->echo_avail++;
 			while (idx < vq->size && n++ < vq->size) {
 				struct vring_desc *d = &vq->desc[idx];
 
 				if (d->flags & VRING_DESC_F_INDIRECT) {
-					echo_table(vq, d->addr, d->len, &first_wr, &first_wr_len, &last);
+					echo_table(vq, d->addr, d->len, &ch);
 				} else {
-					if ((d->flags & VRING_DESC_F_WRITE) && first_wr == UINT64_MAX) {
-						first_wr = d->addr;
-						first_wr_len = d->len;
-					}
-					last = d->addr + d->len - 1;
+					echo_add(&ch, d->addr, d->len, d->flags & VRING_DESC_F_WRITE);
 				}
 				if (!(d->flags & VRING_DESC_F_NEXT)) {
 					break;
 				}
 				idx = d->next;
 			}
-			echo_complete_buf(vq, first_wr, first_wr_len, last);
+			echo_complete(vq, &ch);
 			vq->used->ring[vq->echo_used & (vq->size - 1)].id = head;
 			vq->used->ring[vq->echo_used & (vq->size - 1)].len = 1;
 			vq->echo_used++;
