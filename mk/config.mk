@@ -7,6 +7,8 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 BUILD ?= build
+# Parallel jobs for the builds that `make check` and `make run` start.
+JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 DESTDIR ?=
 

@@ -56,7 +56,7 @@ deps:
 
 # `make check`: packages, build, then every suite; each runner prints `N passed, N failed`.
 check: deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all
 	scripts/check.sh
 
 check-unit: unit
@@ -69,7 +69,7 @@ check-e2e: all
 	test/runner.sh -n e2e -t 600 $$(find $(CURDIR)/test/e2e -type f -name 'test_*' -perm -u+x | sort)
 
 run: deps
-	$(MAKE) apps
+	$(MAKE) -j$(JOBS) apps
 	scripts/run.sh
 
 fuzz:
