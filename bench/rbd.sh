@@ -5,10 +5,10 @@
 # same one-node test cluster, same image, in one invocation. Not a test: prints IOPS
 # and the ratios vhostd/rbd-bench and vhostd/qsd, never fails on the numbers.
 #
-#   bench/rbd.sh [-T SECONDS] [-q QD] [-s IMAGE_MiB]
+#   bench/rbd.sh [-T SECONDS] [-q QD] [-s IMAGE_MiB] [-r ROUNDS]
 #
-# 4 KiB random writes then random reads over the whole image (written first, so reads
-# hit data). rbd_cache is off for all three (vhostd's default; qsd with cache.direct=on;
+# 4 KiB random writes then random reads over the whole image (prefilled, so every
+# object exists and reads hit data); -r rounds in rotating order, medians. rbd_cache is off for all three (vhostd's default; qsd with cache.direct=on;
 # rbd bench with --rbd-cache=false).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,12 +19,14 @@ RPC=$top/scripts/rpc.py
 secs=10
 qd=32
 size=256
-while getopts "T:q:s:h" o; do
+repeats=3
+while getopts "T:q:s:r:h" o; do
 	case $o in
 	T) secs=$OPTARG ;;
 	q) qd=$OPTARG ;;
 	s) size=$OPTARG ;;
-	*) sed -n '2,12p' "$0"; exit 2 ;;
+	r) repeats=$OPTARG ;;
+	*) sed -n '2,13p' "$0"; exit 2 ;;
 	esac
 done
 [ -x "$VPERF" ] && [ -x "$VHOSTD" ] || { echo "build first: make"; exit 2; }
@@ -59,44 +61,63 @@ rbdbench() {	# write|read -> IOPS
 		END { printf "%.0f\n", v + 0 }'
 }
 
-# 1. vhostd
-(cd "$work" && exec taskset -c $SRV_CPU "$VHOSTD" -m 0x1 -r "$work/rpc.sock" -S "$work" \
-	>"$work/vhostd.log" 2>&1 </dev/null) &
-pid=$!
-for _ in $(seq 1 300); do
-	python3 "$RPC" -s "$work/rpc.sock" framework_wait_init >/dev/null 2>&1 && break
-	sleep 0.1
-done
+# Every object written once first: otherwise whoever runs first pays for object creation.
+timeout 900 rbd -c "$conf" bench --io-type write --io-size 4M --io-threads 8 \
+	--io-total "$((size * 1024 * 1024))" --io-pattern seq --rbd-cache=false rbd/bench >/dev/null 2>&1
+
+run_vhostd() {	# -> "write read"
+	(cd "$work" && exec taskset -c $SRV_CPU "$VHOSTD" -m 0x1 -r "$work/rpc.sock" -S "$work" \
+		>"$work/vhostd.log" 2>&1 </dev/null) &
+	pid=$!
+	for _ in $(seq 1 300); do
+		python3 "$RPC" -s "$work/rpc.sock" framework_wait_init >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	rpc bdev_rbd_register_cluster c0 --config-file "$conf"
+	rpc bdev_rbd_create -b r0 --cluster-name c0 rbd bench 512
+	rpc vhost_create_blk_controller vhd.sock r0
+	echo "$(vperf "$work/vhd.sock" randwrite) $(vperf "$work/vhd.sock" randread)"
+	kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
+}
 rpc() { python3 "$RPC" -s "$work/rpc.sock" -t 120 "$@" >/dev/null; }
-rpc bdev_rbd_register_cluster c0 --config-file "$conf"
-rpc bdev_rbd_create -b r0 --cluster-name c0 rbd bench 512
-rpc vhost_create_blk_controller vhd.sock r0
-v_w=$(vperf "$work/vhd.sock" randwrite)
-v_r=$(vperf "$work/vhd.sock" randread)
-kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
 
-# 2. rbd bench (librbd alone, same client core)
-b_w=$(rbdbench write)
-b_r=$(rbdbench read)
+run_rbdbench() {
+	echo "$(rbdbench write) $(rbdbench read)"
+}
 
-# 3. qemu-storage-daemon, rbd driver, vhost-user-blk export
-if command -v qemu-storage-daemon >/dev/null; then
+run_qsd() {
+	command -v qemu-storage-daemon >/dev/null || { echo "0 0"; return; }
+	rm -f "$work/qsd.sock"
 	taskset -c $SRV_CPU qemu-storage-daemon \
 		--blockdev "driver=rbd,node-name=r,pool=rbd,image=bench,conf=$conf,user=admin,cache.direct=on" \
 		--export "type=vhost-user-blk,id=e,node-name=r,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
 		>"$work/qsd.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 300); do [ -S "$work/qsd.sock" ] && break; sleep 0.1; done
-	q_w=$(vperf "$work/qsd.sock" randwrite)
-	q_r=$(vperf "$work/qsd.sock" randread)
+	echo "$(vperf "$work/qsd.sock" randwrite) $(vperf "$work/qsd.sock" randread)"
 	kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
-else
-	q_w=0 q_r=0
-fi
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
+
+# Rounds rotate the order (vhostd, rbd bench, qsd), so no peer always runs first.
+: >"$work/v" >"$work/b" >"$work/q"
+for ((r = 0; r < repeats; r++)); do
+	for k in 0 1 2; do
+		case $(((r + k) % 3)) in
+		0) run_vhostd >>"$work/v" ;;
+		1) run_rbdbench >>"$work/b" ;;
+		2) run_qsd >>"$work/q" ;;
+		esac
+	done
+done
+v_w=$(cut -d' ' -f1 "$work/v" | median) v_r=$(cut -d' ' -f2 "$work/v" | median)
+b_w=$(cut -d' ' -f1 "$work/b" | median) b_r=$(cut -d' ' -f2 "$work/b" | median)
+q_w=$(cut -d' ' -f1 "$work/q" | median) q_r=$(cut -d' ' -f2 "$work/q" | median)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "n/a"), a / b }'; }
 echo "# vhostd $(git -C "$top" rev-parse --short HEAD 2>/dev/null): rbd, 4 KiB QD $qd, ${secs}s," \
-	"image ${size} MiB, server cpu $SRV_CPU, client cpu $CLI_CPU, load $(cut -d' ' -f1 /proc/loadavg)"
+	"image ${size} MiB, median of $repeats, server cpu $SRV_CPU, client cpu $CLI_CPU, load $(cut -d' ' -f1 /proc/loadavg)"
 printf "%-10s %12s %12s %12s %10s %10s\n" workload vhostd "rbd bench" qsd "vhd/rbd" "vhd/qsd"
 printf "%-10s %12s %12s %12s %10s %10s\n" randwrite "$v_w" "$b_w" "$q_w" "$(ratio "$v_w" "$b_w")" "$(ratio "$v_w" "$q_w")"
 printf "%-10s %12s %12s %12s %10s %10s\n" randread "$v_r" "$b_r" "$q_r" "$(ratio "$v_r" "$b_r")" "$(ratio "$v_r" "$q_r")"
