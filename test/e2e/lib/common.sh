@@ -121,7 +121,7 @@ e2e_blk_boot()
 {
 	local name=$1 mode=$2 nq=$3 smp=$4 bytes=$5
 	shift 5
-	local file=$E2E_TMP/$name.img sock extra= opt min=$((8 + smp)) append=
+	local file=$E2E_TMP/$name.img sock extra='' opt min=$((8 + smp)) append=''
 	for opt in "$@"; do
 		[ "$opt" = packed ] && extra=,packed=on && append=" vhd.packed=1"
 	done

@@ -197,6 +197,7 @@ e2e_guest_prepare()
 	E2E_KERNEL=$dir/vmlinux
 	E2E_INITRD=$dir/initramfs-$hash.cpio.gz
 	E2E_VHD_TOOL=$dir/vhd-tool-$hash
+	# shellcheck disable=SC2034 # used by qemu.sh and the tests
 	E2E_CACHE_DIR=$dir
 	if [ -f "$E2E_KERNEL" ] && [ -f "$E2E_INITRD" ] && [ -x "$E2E_VHD_TOOL" ]; then
 		return 0
