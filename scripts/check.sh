@@ -8,7 +8,7 @@
 # $VHD_ASAN_BUILD (default build/asan) and runs the unit tests there (ASan,
 # UBSan halting on the first report, LeakSanitizer on). VHD_ASAN_FUNCTIONAL
 # chooses which functional tests also run against the sanitizer build:
-# "quick" (default: the list below, ~3 min), "all" (every functional test,
+# "quick" (default: the list below, ~3-5 min), "all" (every functional test,
 # ~40 min here: timing-sensitive tests may fail under ASan's slowdown), or
 # "none". VHD_CHECK_ASAN=0 skips the pass.
 set -u
@@ -64,13 +64,13 @@ if [ "${VHD_CHECK_ASAN:-1}" != 0 ]; then
 		all) asan_ftests=("${ftests[@]}") ;;
 		*)
 			# Quick, not timing-sensitive under ASan, and between them they drive
-			# every library through the daemon: bdev backends and RPCs, config
-			# save/replay, vhost-blk and vhost-scsi I/O with verification.
+			# the daemon's main paths: bdev backends and every RPC, config
+			# save/replay, vhost-blk I/O with verification. (Tests with 10 s start-up
+			# or stop deadlines fail under ASan on a loaded 2-core machine.)
 			asan_ftests=()
-			for t in bdev/test_malloc_null.py bdev/test_error_delay.py \
-				bdev/test_save_config.py rpc/test_rpc_methods.py \
+			for t in bdev/test_malloc_null.py rpc/test_rpc_methods.py \
 				vhost/test_rpc_errors.py vhost/test_save_config.py \
-				vhost_scsi/test_scsi_rpc.py virtio/test_vhostd_blk.sh; do
+				virtio/test_vhostd_blk.sh; do
 				[ -x "test/functional/$t" ] && asan_ftests+=("test/functional/$t")
 			done
 			;;
