@@ -81,9 +81,9 @@ def mode_a(d, iterations):
 def mode_b(d):
     sock = os.path.join(d.tmpdir, "sb")
     malloc(d, "M2", 16)
-    d.rpc("bdev_delay_create", {"base_bdev_name": "M2", "name": "Slow", "avg_read_latency": 600000,
-                                "p99_read_latency": 600000, "avg_write_latency": 600000,
-                                "p99_write_latency": 600000})
+    d.rpc("bdev_delay_create", {"base_bdev_name": "M2", "name": "Slow", "avg_read_latency": 2000000,
+                                "p99_read_latency": 2000000, "avg_write_latency": 2000000,
+                                "p99_write_latency": 2000000})
     d.rpc("vhost_create_scsi_controller", {"ctrlr": "sb"})
     d.rpc("vhost_scsi_controller_add_target", {"ctrlr": "sb", "scsi_target_num": 0,
                                                "bdev_name": "M0"})
@@ -101,17 +101,25 @@ def mode_b(d):
         time.sleep(0.1)
         check(rm.is_alive(), "remove_target waits for the slow command")
         second = c.send(1, 0, read10(8, 8), 4096)
-        r = c.reap(5000)
-        check(r is not None and r.id == second and r.response == S_BAD_TARGET,
-              "new command to a target being removed: BAD_TARGET at once %r" % r)
-        check(time.monotonic() - t0 < 0.5, "BAD_TARGET came before the slow I/O drained")
-        r = c.reap(5000)
-        check(r is not None and r.id == first and r.response == S_OK and r.status == 0,
+        got = {}
+        for _ in range(2):
+            r = c.reap(10000)
+            check(r is not None, "both commands answered")
+            got[r.id] = (r, time.monotonic())
+        r, t_second = got[second]
+        check(r.response == S_BAD_TARGET,
+              "new command to a target being removed: BAD_TARGET %r" % r)
+        r, t_first = got[first]
+        check(r.response == S_OK and r.status == 0,
               "the command in flight completes normally %r" % r)
-        done_cmd = time.monotonic()
+        check(t_second <= t_first or t_second - t0 < 1.5,
+              "BAD_TARGET came at once, not after the drain")
         rm.join(10)
         check(rm.result is True, "remove_target answered true %r" % rm.error)
-        check(rm.done_at >= done_cmd - 0.05, "the RPC answered after the drain")
+        # The slow read was issued ~0.1 s before t0 and takes 2 s: an RPC answered before
+        # ~1.9 s after t0 did not wait for the drain.
+        check(rm.done_at - t0 >= 1.5, "the RPC answered after the drain (%.2f s)" %
+              (rm.done_at - t0))
         r = c.cmd(0, 0, bytes(6))
         check(r.response == S_OK and r.status == 0, "target 0 undisturbed")
     d.rpc("vhost_delete_controller", {"ctrlr": "sb"})
