@@ -12,6 +12,9 @@
 # ~40 min here: timing-sensitive tests may fail under ASan's slowdown), or
 # "none". VHD_CHECK_ASAN=0 skips the pass.
 set -u
+# Debian's own interpreter first: a pyenv shim in front of it costs seconds per
+# call on a loaded machine, and every test calls python3 many times.
+[ -x /usr/bin/python3 ] && export PATH=/usr/bin:$PATH
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 BUILD=${BUILD:-build}

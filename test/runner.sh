@@ -7,6 +7,9 @@
 # Usage: test/runner.sh [-t TIMEOUT_S] [-n SUITE] TEST...
 #   VHD_TEST_FILTER=regex runs only matching tests. Logs: $VHD_TEST_LOGDIR (default build/test-logs).
 set -u
+# Debian's own interpreter first: a pyenv shim in front of it costs seconds per
+# call on a loaded machine, and every test calls python3 many times.
+[ -x /usr/bin/python3 ] && export PATH=/usr/bin:$PATH
 timeout_s=300
 suite=tests
 while getopts "t:n:" o; do
