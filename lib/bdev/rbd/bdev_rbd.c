@@ -110,6 +110,13 @@ struct rbd_pending_name {
 };
 static TAILQ_HEAD(, rbd_pending_name) g_pending = TAILQ_HEAD_INITIALIZER(g_pending);
 static uint32_t g_name_seq;
+/*
+ * Disks whose rbd_close is running (maybe detached): reopening the same image on
+ * the same connection before it returns fails every write (librbd sees its own
+ * client as the lock owner and refuses to self-blocklist), so create waits for it.
+ */
+static TAILQ_HEAD(, rbd_disk) g_closing = TAILQ_HEAD_INITIALIZER(g_closing);
+static pthread_mutex_t g_closing_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void rbd_module_fini(void);
 
@@ -325,6 +332,50 @@ rbd_client_is_dead_instance(const char *addr)
 	}
 	unlink(path);
 	return true;
+}
+
+/*
+ * A lock still held under this very connection's address after our own handle of
+ * the image was closed (a close that failed to release it while the OSDs were
+ * away). librbd will not break it (that would blocklist ourselves), but the lock's
+ * holder is this rados client, so cls_lock lets us unlock it. Helper thread.
+ */
+static void
+rbd_release_own_leftover_lock(struct rbd_disk *disk)
+{
+	char tag[128], clients[512], cookies[512], addrs[512], id[64], oid[96];
+	size_t tag_len = sizeof(tag), clients_len = sizeof(clients);
+	size_t cookies_len = sizeof(cookies), addrs_len = sizeof(addrs);
+	char *own = NULL, own_key[32], key[32];
+	const char *cookie, *addr;
+	ssize_t n, i;
+	int excl, rc;
+
+	if (rados_getaddrs(disk->cluster->rados, &own) != 0 || own == NULL) {
+		return;
+	}
+	if (!rbd_addr_key(own, own_key, sizeof(own_key))) {
+		goto out;
+	}
+	n = rbd_list_lockers(disk->image, &excl, tag, &tag_len, clients, &clients_len, cookies,
+			     &cookies_len, addrs, &addrs_len);
+	if (n <= 0 || rbd_get_id(disk->image, id, sizeof(id)) < 0) {
+		goto out;
+	}
+	snprintf(oid, sizeof(oid), "rbd_header.%s", id);
+	cookie = cookies;
+	addr = addrs;
+	for (i = 0; i < n; i++) {
+		if (rbd_addr_key(addr, key, sizeof(key)) && strcmp(key, own_key) == 0) {
+			rc = rados_unlock(disk->ioctx, oid, "rbd_lock", cookie);
+			VHD_NOTICELOG("%s: released a lock left by our own earlier handle (%s): %s\n",
+				      disk->bdev.name, cookie, rc == 0 ? "ok" : strerror(-rc));
+		}
+		cookie += strlen(cookie) + 1;
+		addr += strlen(addr) + 1;
+	}
+out:
+	free(own);
 }
 
 /* Break the exclusive lock of a dead instance of ours (helper thread). */
@@ -973,6 +1024,7 @@ rbd_create_work(void *arg)
 			 disk->pool_name, disk->rbd_name);
 		goto err;
 	}
+	rbd_release_own_leftover_lock(disk);
 	rbd_break_stale_lock(disk);
 	rc = rbd_update_watch(disk->image, &disk->watch_handle, rbd_update_cb, disk);
 	if (rc < 0) {
@@ -1086,6 +1138,24 @@ bdev_rbd_create(const struct rbd_bdev_opts *opts, bdev_rbd_create_cb cb, void *c
 			return -ENOENT;
 		}
 	}
+	if (c != NULL) {
+		struct rbd_disk *d;
+		bool busy = false;
+
+		TAILQ_FOREACH(d, &g_disks, link) {
+			busy |= d->cluster == c && strcmp(d->pool_name, opts->pool_name) == 0 &&
+				strcmp(d->rbd_name, opts->rbd_name) == 0;
+		}
+		pthread_mutex_lock(&g_closing_lock);
+		TAILQ_FOREACH(d, &g_closing, link) {
+			busy |= d->cluster == c && strcmp(d->pool_name, opts->pool_name) == 0 &&
+				strcmp(d->rbd_name, opts->rbd_name) == 0;
+		}
+		pthread_mutex_unlock(&g_closing_lock);
+		if (busy) {
+			return -EBUSY;
+		}
+	}
 	if (opts->name == NULL) {
 		do {
 			snprintf(gen, sizeof(gen), "Ceph%u", g_name_seq++);
@@ -1168,6 +1238,9 @@ rbd_close_work(void *arg)
 	bool abandoned;
 
 	rbd_disk_close_image(disk);
+	pthread_mutex_lock(&g_closing_lock);
+	TAILQ_REMOVE(&g_closing, disk, link);
+	pthread_mutex_unlock(&g_closing_lock);
 	pthread_mutex_lock(&disk->close_lock);
 	disk->close_done = true;
 	abandoned = disk->close_abandoned;
@@ -1206,11 +1279,17 @@ static void
 rbd_close_start(struct rbd_disk *disk)
 {
 	disk->close_thread = thread_get_current();
+	pthread_mutex_lock(&g_closing_lock);
+	TAILQ_INSERT_TAIL(&g_closing, disk, link);
+	pthread_mutex_unlock(&g_closing_lock);
 	disk->close_timer = poller_register(rbd_close_deadline, disk,
 					    (uint64_t)BDEV_RBD_CLOSE_WAIT_MS * 1000,
 					    "bdev_rbd_close");
 	if (rbd_job_run(rbd_close_work, NULL, disk) != 0) {
 		VHD_ERRLOG("%s: cannot start close thread: image left open\n", disk->bdev.name);
+		pthread_mutex_lock(&g_closing_lock);
+		TAILQ_REMOVE(&g_closing, disk, link);
+		pthread_mutex_unlock(&g_closing_lock);
 		poller_unregister(&disk->close_timer);
 		bdev_destruct_done(&disk->bdev, 0);
 	}

@@ -58,7 +58,8 @@ struct json_object *bdev_rbd_get_clusters_info(const char *name);
 
 /*
  * Open the image and register the bdev. 0 (cb follows) or -EINVAL / -EEXIST /
- * -ENOENT (unknown cluster) / -ENOMEM (cb never runs).
+ * -ENOENT (unknown cluster) / -EBUSY (a close of the same image on that cluster
+ * has not returned yet) / -ENOMEM (cb never runs).
  */
 int bdev_rbd_create(const struct rbd_bdev_opts *opts, bdev_rbd_create_cb cb, void *cb_arg);
 /* 0 (cb follows once the bdev is gone) or -ENODEV. */

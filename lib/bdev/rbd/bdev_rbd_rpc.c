@@ -266,6 +266,10 @@ rpc_bdev_rbd_create(struct rpc_request *req, struct json_object *params)
 		rpc_send_error(req, rc, "cluster %s not found", p.cluster_name);
 	} else if (rc == -EEXIST) {
 		rpc_send_error(req, rc, "bdev %s already exists", p.name);
+	} else if (rc == -EBUSY) {
+		rpc_send_error(req, rc, "image %s/%s is open on cluster %s, or a previous close "
+			       "of it has not finished (cluster unreachable?): retry later", p.pool_name, p.rbd_name,
+			       p.cluster_name);
 	} else if (rc == -EINVAL) {
 		rpc_send_error(req, RPC_ERROR_INVALID_PARAMS,
 			       "Invalid parameters: name, pool_name, rbd_name or block_size");
