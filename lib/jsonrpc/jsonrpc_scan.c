@@ -185,7 +185,9 @@ scan_copy_key(char *key, size_t key_size, const struct scan_key *k)
 		return;
 	}
 	n = k->len < key_size - 1 ? k->len : key_size - 1;
-	memcpy(key, k->p, n);
+	if (n > 0) {
+		memcpy(key, k->p, n);	/* k->p may be NULL for an empty key */
+	}
 	key[n] = '\0';
 }
 
