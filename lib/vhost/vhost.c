@@ -384,18 +384,7 @@ vhost_controller_count(void)
 	return n;
 }
 
-/* ---- queue threads: pollers ------------------------------------------------------- */
-
-/*
- * Each started queue has its own poller and kick interrupt on its queue thread
- * (vhost_vq_thread()): the controller thread, or for personalities with
- * spread_queues one thread per core of the controller's cpumask, round-robin.
- */
-static struct thread *
-vhost_vq_thread(const struct vhost_dev *vdev, uint16_t qid)
-{
-	return vdev->nqthreads > 1 ? vdev->qthreads[qid % vdev->nqthreads] : vdev->thread;
-}
+/* ---- controller thread: queues and pollers ---------------------------------------- */
 
 uint32_t
 vhost_session_inflight(const struct vhost_session *s)
@@ -420,55 +409,95 @@ vhost_session_update_info(struct vhost_session *s)
 }
 
 static int
-vhost_vq_poll(void *ctx)
+vhost_session_poll(void *ctx)
 {
-	struct vhost_session_vq *svq = ctx;
-	struct vhost_session *s = svq->session;
+	struct vhost_session *s = ctx;
 	uint64_t now = 0;
-	int work;
+	int work = 0;
+	uint16_t i;
 
-	if (svq->vq.notify_enabled) {
-		vhost_vq_notify_disable(&svq->vq);
-	}
-	work = s->vdev->ops->vq_poll(s, svq, VHOST_VQ_POLL_BUDGET);
-	if (s->coal_delay_us != 0 || svq->vq.irq_delay_us != 0) {
-		now = util_now_us();
-		if (now >= svq->next_stats_us) {
-			vhost_vq_coalesce_update(&svq->vq, s->coal_delay_us, s->coal_io_threshold);
-			svq->next_stats_us = now + VHOST_STATS_INTERVAL_MS * 1000;
+	for (i = 0; i < s->max_queues; i++) {
+		struct vhost_session_vq *svq = &s->vqs[i];
+
+		if (!svq->started) {
+			continue;
 		}
-	}
-	if (svq->vq.call_pending) {
-		vhost_vq_flush_calls(&svq->vq, now, false);
+		if (svq->vq.notify_enabled) {
+			vhost_vq_notify_disable(&svq->vq);
+		}
+		work += s->vdev->ops->vq_poll(s, svq, VHOST_VQ_POLL_BUDGET);
+		if (svq->vq.call_pending) {
+			if (now == 0) {
+				now = util_now_us();
+			}
+			vhost_vq_flush_calls(&svq->vq, now, false);
+		}
 	}
 	return work > 0 ? POLLER_BUSY : POLLER_IDLE;
 }
 
 /* Before the reactor sleeps: call the guest for everything pending, re-arm kicks. */
 static bool
-vhost_vq_sleep(void *ctx)
+vhost_session_sleep(void *ctx)
 {
-	struct vhost_session_vq *svq = ctx;
+	struct vhost_session *s = ctx;
+	bool idle = true;
+	uint16_t i;
 
-	vhost_vq_flush_calls(&svq->vq, 0, true);
-	return vhost_vq_notify_enable(&svq->vq);
+	for (i = 0; i < s->max_queues; i++) {
+		struct vhost_session_vq *svq = &s->vqs[i];
+
+		if (!svq->started) {
+			continue;
+		}
+		vhost_vq_flush_calls(&svq->vq, 0, true);
+		if (!vhost_vq_notify_enable(&svq->vq)) {
+			idle = false;
+		}
+	}
+	return idle;
 }
 
 static int
-vhost_vq_kick(void *ctx)
+vhost_session_kick(void *ctx)
 {
 	struct vhost_session_vq *svq = ctx;
 
 	thread_eventfd_drain(svq->vq.kickfd);
-	return vhost_vq_poll(svq);
+	return vhost_session_poll(svq->session);
 }
 
-/* Read racily by the queue pollers: a change takes effect within one stats interval. */
+static int
+vhost_session_stats(void *ctx)
+{
+	struct vhost_session *s = ctx;
+	uint16_t i;
+
+	for (i = 0; i < s->max_queues; i++) {
+		if (s->vqs[i].started) {
+			vhost_vq_coalesce_update(&s->vqs[i].vq, s->coal_delay_us,
+						 s->coal_io_threshold);
+		}
+	}
+	return POLLER_IDLE;
+}
+
 static void
 vhost_session_apply_coalescing(struct vhost_session *s, uint32_t delay_us, uint32_t iops)
 {
-	s->coal_io_threshold = (uint32_t)((uint64_t)iops * VHOST_STATS_INTERVAL_MS / 1000);
 	s->coal_delay_us = delay_us;
+	s->coal_io_threshold = (uint32_t)((uint64_t)iops * VHOST_STATS_INTERVAL_MS / 1000);
+	if (delay_us != 0 && s->started && s->stats_poller == NULL) {
+		s->stats_poller = poller_register(vhost_session_stats, s,
+						  VHOST_STATS_INTERVAL_MS * 1000, "vhost_stats");
+	} else if (delay_us == 0 && s->stats_poller != NULL) {
+		uint16_t i;
+
+		poller_unregister(&s->stats_poller);
+		for (i = 0; i < s->max_queues; i++) {
+			s->vqs[i].vq.irq_delay_us = 0;
+		}
+	}
 }
 
 /* ---- inflight tracking through rte_vhost's shared region -------------------------- */
@@ -533,11 +562,12 @@ static const struct vhost_vq_inflight_ops g_inflight_packed_ops = {
 	.clr_packed = vq_inflight_clr_packed,
 };
 
-/* ---- start / stop, prepared on vhost-events, applied on the owning threads -------- */
+/* ---- start / stop, prepared on vhost-events, applied on the controller thread ----- */
 
 struct vq_start_req {
 	struct vhost_session	*s;
 	uint16_t		qid;
+	bool			session_start;
 	uint64_t		features;
 	struct vhost_mem	mem;
 	struct rte_vhost_vring	vring;
@@ -575,122 +605,40 @@ vhost_session_wait(struct vhost_session *s)
 	}
 }
 
-/*
- * Run fn(s) on `thread` and wait for its vhost_session_op_done(). Only
- * non-reactor threads (vhost-events, the delete helper) call this, holding
- * s->op_lock, so waiting here never blocks a reactor.
- */
 static int
-vhost_session_call_on(struct vhost_session *s, struct thread *thread, thread_msg_fn fn,
-		      void *ctx)
+vhost_session_call(struct vhost_session *s, thread_msg_fn fn, void *ctx)
 {
 	int rc;
 
+	/* Only non-reactor threads get here, so waiting while holding op_lock is safe. */
+	pthread_mutex_lock(&s->op_lock);
 	s->op_ctx = ctx;
-	rc = thread_send_msg(thread, fn, s);
+	rc = thread_send_msg(s->vdev->thread, fn, s);
 	if (rc != 0) {
 		VHD_ERRLOG("%s: cannot reach the controller thread: %s\n", s->name,
 			   strerror(-rc));
-		return rc;
+	} else {
+		rc = vhost_session_wait(s);
 	}
-	return vhost_session_wait(s);
+	pthread_mutex_unlock(&s->op_lock);
+	return rc;
 }
 
-/* Queue thread: the queue is idle (no poller, nothing in flight); release it. */
 static void
-vhost_vq_finish_stop(struct vhost_session *s, struct vhost_session_vq *svq)
+vhost_session_vq_stop_one(struct vhost_session *s, struct vhost_session_vq *svq)
 {
+	if (!svq->started) {
+		return;
+	}
 	vhost_vq_flush_calls(&svq->vq, 0, true);
+	thread_interrupt_unregister(&svq->intr);
 	s->vdev->ops->vq_stop(s, svq);
 	svq->started = false;
 	svq->base_valid = true;
 }
 
-static int
-vhost_vq_stop_poll(void *ctx)
-{
-	struct vhost_session_vq *svq = ctx;
-	struct vhost_session *s = svq->session;
-
-	if (svq->vq.inflight_cnt > 0) {
-		return POLLER_IDLE;
-	}
-	poller_unregister(&svq->stop_poller);
-	vhost_vq_finish_stop(s, svq);
-	vhost_session_op_done(s, 0);
-	return POLLER_BUSY;
-}
-
 static void
-vhost_vq_stop_msg(void *ctx)
-{
-	struct vhost_session *s = ctx;
-	struct vhost_session_vq *svq = s->op_ctx;
-
-	if (!svq->started) {
-		vhost_session_op_done(s, 0);
-		return;
-	}
-	/* No new requests from here on; completions of those in flight still land. */
-	poller_unregister(&svq->poller);
-	thread_interrupt_unregister(&svq->intr);
-	if (svq->vq.inflight_cnt == 0) {
-		vhost_vq_finish_stop(s, svq);
-		vhost_session_op_done(s, 0);
-		return;
-	}
-	svq->stop_poller = poller_register(vhost_vq_stop_poll, svq, 1000, "vhost_vq_stop");
-	if (svq->stop_poller == NULL) {
-		VHD_ERRLOG("%s: no memory for the stop poller\n", s->name);
-		vhost_session_op_done(s, -ENOMEM);
-	}
-}
-
-static void
-vhost_session_start_msg(void *ctx)
-{
-	struct vhost_session *s = ctx;
-	struct vq_start_req *req = s->op_ctx;
-	int rc;
-
-	if (s->started) {
-		vhost_session_op_done(s, 0);
-		return;
-	}
-	s->features = req->features;
-	s->mem = req->mem;
-	rc = s->vdev->ops->session_start(s);
-	if (rc != 0) {
-		vhost_session_op_done(s, rc);
-		return;
-	}
-	vhost_session_apply_coalescing(s, s->vdev->coal_delay_base_us,
-				       s->vdev->coal_iops_threshold);
-	s->started = true;
-	pthread_mutex_lock(&g_vhost_mutex);
-	s->info_started = true;
-	pthread_mutex_unlock(&g_vhost_mutex);
-	vhost_session_op_done(s, 0);
-}
-
-static void
-vhost_session_stop_msg(void *ctx)
-{
-	struct vhost_session *s = ctx;
-
-	if (s->started) {
-		s->vdev->ops->session_stop(s);
-		s->started = false;
-		VHD_INFOLOG("%s: stopped\n", s->name);
-	}
-	pthread_mutex_lock(&g_vhost_mutex);
-	vhost_session_update_info(s);
-	pthread_mutex_unlock(&g_vhost_mutex);
-	vhost_session_op_done(s, 0);
-}
-
-static void
-vhost_vq_start_msg(void *ctx)
+vhost_session_start_vq_msg(void *ctx)
 {
 	struct vhost_session *s = ctx;
 	struct vq_start_req *req = s->op_ctx;
@@ -699,21 +647,37 @@ vhost_vq_start_msg(void *ctx)
 	int rc;
 
 	svq->base_valid = false;
+	if (req->session_start && !s->started) {
+		s->features = req->features;
+		s->mem = req->mem;
+		rc = s->vdev->ops->session_start(s);
+		if (rc != 0) {
+			vhost_session_op_done(s, rc);
+			return;
+		}
+		s->poller = poller_register(vhost_session_poll, s, 0, "vhost_session");
+		if (s->poller == NULL) {
+			s->vdev->ops->session_stop(s);
+			vhost_session_op_done(s, -ENOMEM);
+			return;
+		}
+		poller_set_sleep_cb(s->poller, vhost_session_sleep);
+		s->started = true;
+		pthread_mutex_lock(&g_vhost_mutex);
+		s->info_started = true;
+		pthread_mutex_unlock(&g_vhost_mutex);
+		vhost_session_apply_coalescing(s, s->vdev->coal_delay_base_us,
+					       s->vdev->coal_iops_threshold);
+	}
 	if (!s->started) {
 		vhost_session_op_done(s, -EINVAL);
 		return;
 	}
-	if (svq->started) {
-		/* A second kick without a stop: restart the queue from the new state. */
-		poller_unregister(&svq->poller);
-		thread_interrupt_unregister(&svq->intr);
-		vhost_vq_finish_stop(s, svq);
-		svq->base_valid = false;
-	}
+	vhost_session_vq_stop_one(s, svq);
+
 	memset(vq, 0, sizeof(*vq));
 	svq->session = s;
 	svq->qid = req->qid;
-	svq->next_stats_us = 0;
 	vq->size = req->vring.size;
 	vq->packed = s->features & (1ull << VHOST_F_RING_PACKED);
 	vq->event_idx = s->features & (1ull << VHOST_F_EVENT_IDX);
@@ -749,16 +713,13 @@ vhost_vq_start_msg(void *ctx)
 		vhost_session_op_done(s, rc);
 		return;
 	}
-	svq->poller = poller_register(vhost_vq_poll, svq, 0, "vhost_vq");
-	if (svq->poller == NULL) {
-		s->vdev->ops->vq_stop(s, svq);
-		vhost_session_op_done(s, -ENOMEM);
-		return;
-	}
-	poller_set_sleep_cb(svq->poller, vhost_vq_sleep);
 	svq->started = true;
+	if (req->qid >= s->max_queues) {
+		s->max_queues = req->qid + 1;
+	}
 	if (vq->kickfd >= 0) {
-		svq->intr = thread_interrupt_register(vq->kickfd, vhost_vq_kick, svq, "vhost_kick");
+		svq->intr = thread_interrupt_register(vq->kickfd, vhost_session_kick, svq,
+						      "vhost_kick");
 		if (svq->intr == NULL) {
 			VHD_WARNLOG("%s: queue %u: kick interrupt not registered; polling only\n",
 				    s->name, req->qid);
@@ -777,10 +738,60 @@ vhost_vq_start_msg(void *ctx)
 	pthread_mutex_lock(&g_vhost_mutex);
 	vhost_session_update_info(s);
 	pthread_mutex_unlock(&g_vhost_mutex);
-	VHD_INFOLOG("%s: queue %u started on thread %s (%s ring, size %u%s)\n", s->name,
-		    req->qid, thread_get_name(thread_get_current()),
+	VHD_INFOLOG("%s: queue %u started (%s ring, size %u%s)\n", s->name, req->qid,
 		    vq->packed ? "packed" : "split", vq->size, vq->event_idx ? ", event_idx" : "");
 	vhost_session_op_done(s, 0);
+}
+
+static int
+vhost_session_stop_poll(void *ctx)
+{
+	struct vhost_session *s = ctx;
+	uint16_t i;
+
+	if (vhost_session_inflight(s) > 0) {
+		return POLLER_IDLE;
+	}
+	poller_unregister(&s->stop_poller);
+	for (i = 0; i < s->max_queues; i++) {
+		vhost_session_vq_stop_one(s, &s->vqs[i]);
+	}
+	s->vdev->ops->session_stop(s);
+	s->started = false;
+	pthread_mutex_lock(&g_vhost_mutex);
+	vhost_session_update_info(s);
+	pthread_mutex_unlock(&g_vhost_mutex);
+	VHD_INFOLOG("%s: stopped\n", s->name);
+	vhost_session_op_done(s, 0);
+	return POLLER_BUSY;
+}
+
+static void
+vhost_session_stop_msg(void *ctx)
+{
+	struct vhost_session *s = ctx;
+	uint16_t i;
+
+	if (!s->started) {
+		vhost_session_op_done(s, 0);
+		return;
+	}
+	/* No new requests from here on; completions of those in flight still land. */
+	poller_unregister(&s->poller);
+	poller_unregister(&s->stats_poller);
+	for (i = 0; i < s->max_queues; i++) {
+		thread_interrupt_unregister(&s->vqs[i].intr);
+	}
+	if (vhost_session_inflight(s) == 0) {
+		vhost_session_stop_poll(s);
+		return;
+	}
+	s->stop_poller = poller_register(vhost_session_stop_poll, s, 1000, "vhost_stop");
+	if (s->stop_poller == NULL) {
+		/* Cannot wait asynchronously: spin here, completions need this thread though. */
+		VHD_ERRLOG("%s: no memory for the stop poller\n", s->name);
+		vhost_session_op_done(s, -ENOMEM);
+	}
 }
 
 /* vhost-events (or the delete helper): stop and hand the ring bases back to rte_vhost. */
@@ -789,14 +800,7 @@ vhost_session_stop(struct vhost_session *s)
 {
 	uint16_t i;
 
-	pthread_mutex_lock(&s->op_lock);
-	for (i = 0; i < s->max_queues; i++) {
-		if (s->vqs[i].started) {
-			vhost_session_call_on(s, vhost_vq_thread(s->vdev, i), vhost_vq_stop_msg,
-					      &s->vqs[i]);
-		}
-	}
-	vhost_session_call_on(s, s->vdev->thread, vhost_session_stop_msg, NULL);
+	vhost_session_call(s, vhost_session_stop_msg, NULL);
 	for (i = 0; i < s->max_queues; i++) {
 		struct vhost_vq *vq = &s->vqs[i].vq;
 
@@ -812,11 +816,10 @@ vhost_session_stop(struct vhost_session *s)
 						 vq->last_used_idx);
 		}
 	}
-	pthread_mutex_unlock(&s->op_lock);
 }
 
 static int
-vhost_session_start_vq_locked(struct vhost_session *s, uint16_t qid)
+vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 {
 	struct vq_start_req req = {.s = s, .qid = qid};
 	struct rte_vhost_ring_inflight inflight;
@@ -841,6 +844,7 @@ vhost_session_start_vq_locked(struct vhost_session *s, uint16_t qid)
 		return -EINVAL;
 	}
 	if (!s->info_started) {
+		req.session_start = true;
 		if (rte_vhost_get_negotiated_features(s->vid, &req.features) != 0 ||
 		    rte_vhost_get_mem_table(s->vid, &mem) != 0) {
 			VHD_ERRLOG("%s: no features or memory table yet\n", s->name);
@@ -858,12 +862,9 @@ vhost_session_start_vq_locked(struct vhost_session *s, uint16_t qid)
 			req.mem.regions[i].hva = mem->regions[i].host_user_addr;
 		}
 		free(mem);
-		rc = vhost_session_call_on(s, s->vdev->thread, vhost_session_start_msg, &req);
-		if (rc != 0) {
-			return rc;
-		}
+	} else {
+		req.features = s->features;
 	}
-	req.features = s->features;
 	memset(&inflight, 0, sizeof(inflight));
 	if (rte_vhost_get_vhost_ring_inflight(s->vid, qid, &inflight) == 0 &&
 	    inflight.inflight_split != NULL) {
@@ -882,22 +883,8 @@ vhost_session_start_vq_locked(struct vhost_session *s, uint16_t qid)
 			req.resubmit_cnt = (uint16_t)i;
 		}
 	}
-	/* Published before the queue thread sees the queue (the message orders it). */
-	if (qid >= s->max_queues) {
-		s->max_queues = qid + 1;
-	}
-	return vhost_session_call_on(s, vhost_vq_thread(s->vdev, qid), vhost_vq_start_msg, &req);
-}
-
-static int
-vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
-{
-	int rc;
-
-	pthread_mutex_lock(&s->op_lock);
-	rc = vhost_session_start_vq_locked(s, qid);
-	pthread_mutex_unlock(&s->op_lock);
-	if (rc != 0 && rc != -EAGAIN && rc != -ESHUTDOWN) {
+	rc = vhost_session_call(s, vhost_session_start_vq_msg, &req);
+	if (rc != 0) {
 		VHD_ERRLOG("%s: queue %u failed to start: %s\n", s->name, qid, strerror(-rc));
 	}
 	return rc;
@@ -1040,10 +1027,7 @@ vhost_post_msg(int vid, void *_msg)
 			if (rte_vhost_get_vhost_vring(vid, qid, &vring) == 0) {
 				req.callfd = vring.callfd;
 			}
-			pthread_mutex_lock(&s->op_lock);
-			vhost_session_call_on(s, vhost_vq_thread(s->vdev, qid),
-					      vhost_session_set_callfd_msg, &req);
-			pthread_mutex_unlock(&s->op_lock);
+			vhost_session_call(s, vhost_session_set_callfd_msg, &req);
 		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHU_SET_MEM_TABLE:
@@ -1227,46 +1211,6 @@ vhost_thread_exit_msg(void *ctx)
 	thread_exit(ctx);
 }
 
-static void
-vhost_dev_exit_threads(struct vhost_dev *vdev)
-{
-	uint32_t i;
-
-	for (i = 0; i < vdev->nqthreads; i++) {
-		thread_send_msg(vdev->qthreads[i], vhost_thread_exit_msg, vdev->qthreads[i]);
-		vdev->qthreads[i] = NULL;
-	}
-	vdev->nqthreads = 0;
-	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
-}
-
-/* One queue thread per core of the cpumask for personalities that spread queues. */
-static int
-vhost_dev_create_qthreads(struct vhost_dev *vdev)
-{
-	int cpu;
-
-	vdev->nqthreads = 0;
-	if (!vdev->ops->spread_queues || cpuset_count(&vdev->cpumask) < 2) {
-		return 0;
-	}
-	for (cpu = cpuset_next(&vdev->cpumask, 0); cpu >= 0 && vdev->nqthreads < VHOST_MAX_QTHREADS;
-	     cpu = cpuset_next(&vdev->cpumask, cpu + 1)) {
-		struct cpuset one;
-		char name[VHOST_NAME_MAX + 16];
-
-		cpuset_zero(&one);
-		cpuset_set_cpu(&one, (uint32_t)cpu, true);
-		snprintf(name, sizeof(name), "%s.q%d", vdev->name, cpu);
-		vdev->qthreads[vdev->nqthreads] = thread_create(name, &one);
-		if (vdev->qthreads[vdev->nqthreads] == NULL) {
-			return -ENOMEM;
-		}
-		vdev->nqthreads++;
-	}
-	return 0;
-}
-
 static int
 vhost_socket_prepare(const char *path)
 {
@@ -1364,10 +1308,6 @@ vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpu
 		rc = -ENOMEM;
 		goto err_unlist;
 	}
-	rc = vhost_dev_create_qthreads(vdev);
-	if (rc != 0) {
-		goto err_thread;
-	}
 	if (delay) {
 		VHD_NOTICELOG("%s: %s controller created; socket %s waits for start\n", name,
 			      ops->type, path);
@@ -1380,7 +1320,7 @@ vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpu
 	return 0;
 
 err_thread:
-	vhost_dev_exit_threads(vdev);
+	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
 err_unlist:
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_REMOVE(&g_vhost_devs, vdev, link);
@@ -1489,7 +1429,9 @@ vhost_coalescing_msg(void *ctx)
 
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_FOREACH(s, &req->vdev->sessions, link) {
-		vhost_session_apply_coalescing(s, req->delay, req->iops);
+		if (s->started) {
+			vhost_session_apply_coalescing(s, req->delay, req->iops);
+		}
 	}
 	pthread_mutex_unlock(&g_vhost_mutex);
 	free(req);
@@ -1554,7 +1496,7 @@ vhost_delete_finish(void *ctx)
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_REMOVE(&g_vhost_devs, vdev, link);
 	pthread_mutex_unlock(&g_vhost_mutex);
-	vhost_dev_exit_threads(vdev);
+	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
 	VHD_NOTICELOG("%s: controller deleted\n", vdev->name);
 	free(vdev->name);
 	free(vdev->path);

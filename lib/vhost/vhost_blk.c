@@ -41,16 +41,19 @@ struct blk_dev {
 	struct bdev_desc	*desc;
 	bool			readonly;
 	bool			packed_ring;
-	bool			removed;	/* set by the app thread, read by queue threads */
-	uint32_t		nchannels;	/* held by queues (g_vhost_mutex) */
+	bool			removed;	/* set by the app thread, read by the controller thread */
 	uint32_t		block_size;
+	struct poller		*remove_poller;	/* controller thread */
 	char			serial[VIRTIO_BLK_ID_BYTES];
+};
+
+struct blk_session {
+	struct io_channel	*ch;
 };
 
 struct blk_task;
 
 struct blk_vq {
-	struct io_channel	*ch;		/* this queue thread's bdev channel */
 	struct blk_task		*tasks;
 	struct iovec		*spare;
 	uint16_t		size;
@@ -251,7 +254,7 @@ blk_task_dispatch(struct blk_task *task)
 {
 	struct vhost_session *s = task->svq->session;
 	struct blk_dev *bdev_dev = to_blk(s->vdev);
-	struct blk_vq *bs = task->svq->priv;
+	struct blk_session *bs = s->priv;
 	struct vhost_blk_req *req = &task->req;
 	uint32_t bs_bytes = bdev_dev->block_size;
 	struct virtio_blk_discard_write_zeroes seg;
@@ -420,27 +423,6 @@ blk_task_take(struct vhost_session_vq *svq, struct blk_vq *bvq, struct vhost_vq_
 	return true;
 }
 
-static void blk_remove_close_msg(void *ctx);
-
-/* Queue thread: drop this queue's bdev channel; the last one after a hot-remove closes. */
-static void
-blk_vq_release_channel(struct blk_dev *bdev_dev, struct blk_vq *bvq)
-{
-	bool last;
-
-	if (bvq->ch == NULL) {
-		return;
-	}
-	io_channel_put(bvq->ch);
-	bvq->ch = NULL;
-	pthread_mutex_lock(&g_vhost_mutex);
-	last = --bdev_dev->nchannels == 0 && bdev_dev->removed;
-	pthread_mutex_unlock(&g_vhost_mutex);
-	if (last) {
-		thread_send_msg(thread_get_app(), blk_remove_close_msg, bdev_dev);
-	}
-}
-
 static int
 blk_vq_poll(struct vhost_session *s, struct vhost_session_vq *svq, uint32_t budget)
 {
@@ -449,11 +431,6 @@ blk_vq_poll(struct vhost_session *s, struct vhost_session_vq *svq, uint32_t budg
 	struct blk_task *task;
 	uint32_t n = 0;
 	int rc;
-
-	if (VHD_UNLIKELY(bvq->ch != NULL && svq->vq.inflight_cnt == 0 &&
-			 __atomic_load_n(&to_blk(s->vdev)->removed, __ATOMIC_ACQUIRE))) {
-		blk_vq_release_channel(to_blk(s->vdev), bvq);
-	}
 
 	while (n < budget) {
 		elem.iov = bvq->spare;
@@ -493,7 +470,6 @@ blk_vq_resubmit(struct vhost_session *s, struct vhost_session_vq *svq, uint16_t 
 static int
 blk_vq_start(struct vhost_session *s, struct vhost_session_vq *svq)
 {
-	struct blk_dev *bdev_dev = to_blk(s->vdev);
 	struct blk_vq *bvq = calloc(1, sizeof(*bvq));
 	uint32_t i;
 
@@ -514,15 +490,6 @@ blk_vq_start(struct vhost_session *s, struct vhost_session_vq *svq)
 		bvq->tasks[i].svq = svq;
 		bvq->tasks[i].iov = bvq->spare + (size_t)(i + 1) * BLK_IOV_MAX;
 	}
-	/* Channels are per thread: each queue gets one on its own queue thread. */
-	pthread_mutex_lock(&g_vhost_mutex);
-	if (!bdev_dev->removed && bdev_dev->desc != NULL) {
-		bvq->ch = bdev_get_io_channel(bdev_dev->desc);
-		if (bvq->ch != NULL) {
-			bdev_dev->nchannels++;
-		}
-	}
-	pthread_mutex_unlock(&g_vhost_mutex);
 	svq->priv = bvq;
 	return 0;
 }
@@ -537,7 +504,6 @@ blk_vq_stop(struct vhost_session *s, struct vhost_session_vq *svq)
 	if (bvq == NULL) {
 		return;
 	}
-	blk_vq_release_channel(to_blk(s->vdev), bvq);
 	/* The iovec arrays were swapped around: free the one block they came from. */
 	base = bvq->spare;
 	for (i = 0; i < bvq->size; i++) {
@@ -551,16 +517,39 @@ blk_vq_stop(struct vhost_session *s, struct vhost_session_vq *svq)
 	svq->priv = NULL;
 }
 
-/* Per-session state is all per queue (channels live on the queue threads). */
 static int
 blk_session_start(struct vhost_session *s)
 {
+	struct blk_dev *bdev_dev = to_blk(s->vdev);
+	struct blk_session *bs = calloc(1, sizeof(*bs));
+
+	if (bs == NULL) {
+		return -ENOMEM;
+	}
+	if (!__atomic_load_n(&bdev_dev->removed, __ATOMIC_ACQUIRE) && bdev_dev->desc != NULL) {
+		bs->ch = bdev_get_io_channel(bdev_dev->desc);
+		if (bs->ch == NULL) {
+			free(bs);
+			return -ENOMEM;
+		}
+	}
+	s->priv = bs;
 	return 0;
 }
 
 static void
 blk_session_stop(struct vhost_session *s)
 {
+	struct blk_session *bs = s->priv;
+
+	if (bs == NULL) {
+		return;
+	}
+	if (bs->ch != NULL) {
+		io_channel_put(bs->ch);
+	}
+	free(bs);
+	s->priv = NULL;
 }
 
 /* ---- config space (vhost-events thread) ------------------------------------------- */
@@ -638,10 +627,57 @@ blk_remove_close_msg(void *ctx)
 		      bdev_dev->bdev_name);
 }
 
+struct blk_drain_ctx {
+	bool busy;
+};
+
 static void
-blk_wake_msg(void *ctx)
+blk_session_check_drained(struct vhost_session *s, void *ctx)
 {
-	/* Nothing: waking the thread makes its queue pollers see the removal. */
+	struct blk_drain_ctx *d = ctx;
+
+	if (vhost_session_inflight(s) > 0) {
+		d->busy = true;
+	}
+}
+
+static void
+blk_session_put_channel(struct vhost_session *s, void *ctx)
+{
+	struct blk_session *bs = s->priv;
+
+	if (bs != NULL && bs->ch != NULL) {
+		io_channel_put(bs->ch);
+		bs->ch = NULL;
+	}
+}
+
+static int
+blk_remove_poll(void *ctx)
+{
+	struct blk_dev *bdev_dev = ctx;
+	struct blk_drain_ctx d = {.busy = false};
+
+	vhost_dev_foreach_session(&bdev_dev->vdev, blk_session_check_drained, &d);
+	if (d.busy) {
+		return POLLER_IDLE;
+	}
+	vhost_dev_foreach_session(&bdev_dev->vdev, blk_session_put_channel, NULL);
+	poller_unregister(&bdev_dev->remove_poller);
+	thread_send_msg(thread_get_app(), blk_remove_close_msg, bdev_dev);
+	return POLLER_BUSY;
+}
+
+static void
+blk_remove_msg(void *ctx)
+{
+	struct blk_dev *bdev_dev = ctx;
+
+	bdev_dev->remove_poller = poller_register(blk_remove_poll, bdev_dev, 1000, "blk_remove");
+	if (bdev_dev->remove_poller == NULL) {
+		VHD_ERRLOG("%s: cannot wait for I/O to drain after hot-remove\n",
+			   bdev_dev->vdev.name);
+	}
 }
 
 static void
@@ -653,24 +689,11 @@ blk_bdev_event(enum bdev_event_type type, struct bdev *bdev, void *event_ctx)
 	case BDEV_EVENT_REMOVE:
 		VHD_WARNLOG("%s: bdev %s is being removed; I/O now fails\n", bdev_dev->vdev.name,
 			    bdev_dev->bdev_name);
-	{
-		uint32_t i, held;
-
-		pthread_mutex_lock(&g_vhost_mutex);
 		__atomic_store_n(&bdev_dev->removed, true, __ATOMIC_RELEASE);
-		held = bdev_dev->nchannels;
-		pthread_mutex_unlock(&g_vhost_mutex);
-		if (held == 0) {
-			blk_remove_close_msg(bdev_dev);
-			break;
-		}
-		/* Queues drop their channels once idle; wake sleeping queue threads. */
-		thread_send_msg(bdev_dev->vdev.thread, blk_wake_msg, NULL);
-		for (i = 0; i < bdev_dev->vdev.nqthreads; i++) {
-			thread_send_msg(bdev_dev->vdev.qthreads[i], blk_wake_msg, NULL);
+		if (thread_send_msg(bdev_dev->vdev.thread, blk_remove_msg, bdev_dev) != 0) {
+			VHD_ERRLOG("%s: cannot reach the controller thread\n", bdev_dev->vdev.name);
 		}
 		break;
-	}
 	case BDEV_EVENT_RESIZE:
 		VHD_NOTICELOG("%s: bdev %s resized to %llu blocks; notifying guests\n",
 			      bdev_dev->vdev.name, bdev_dev->bdev_name,
@@ -738,7 +761,6 @@ blk_destroy(struct vhost_dev *vdev)
 
 static const struct vhost_dev_ops g_blk_ops = {
 	.type = "blk",
-	.spread_queues = true,
 	.session_start = blk_session_start,
 	.session_stop = blk_session_stop,
 	.vq_start = blk_vq_start,

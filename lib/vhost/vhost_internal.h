@@ -36,8 +36,6 @@ struct vhost_session;
 
 /* rte_vhost's GET_QUEUE_NUM answer in 22.11 (VHOST_MAX_QUEUE_PAIRS). */
 #define VHOST_MAX_VQS		128
-/* Queue threads per controller at most. */
-#define VHOST_MAX_QTHREADS	64
 /* Requests taken from one queue per poller run. */
 #define VHOST_VQ_POLL_BUDGET	32
 /* Coalescing statistics interval (SPDK_VHOST_STATS_CHECK_INTERVAL_MS). */
@@ -61,9 +59,6 @@ struct vhost_session_vq {
 	uint16_t		qid;
 	bool			started;
 	bool			base_valid;	/* stopped: indexes to hand back to rte_vhost */
-	struct poller		*poller;	/* on the queue thread */
-	struct poller		*stop_poller;
-	uint64_t		next_stats_us;	/* coalescing statistics */
 	struct thread_interrupt	*intr;
 	void			*priv;		/* personality: per-queue task pool */
 };
@@ -114,12 +109,6 @@ struct vhost_session {
  */
 struct vhost_dev_ops {
 	const char	*type;		/* "blk" */
-	/*
-	 * Queues may run on different threads (one per core of the cpumask): vq_start,
-	 * vq_poll, vq_resubmit and vq_stop then run on the queue's thread, not on
-	 * vdev->thread, so per-queue state must not be shared without care.
-	 */
-	bool		spread_queues;
 	/* Required. Controller thread: per-session state (channels). 0 or -errno. */
 	int		(*session_start)(struct vhost_session *s);
 	/* Required. Controller thread: undo session_start; no request is in flight. */
@@ -158,9 +147,6 @@ struct vhost_dev {
 	char			*path;
 	struct cpuset		cpumask;
 	struct thread		*thread;
-	/* Queue threads (spread_queues and a cpumask of 2+ cores); else vdev->thread. */
-	struct thread		*qthreads[VHOST_MAX_QTHREADS];
-	uint32_t		nqthreads;
 	const struct vhost_dev_ops *ops;
 	uint64_t		virtio_features;
 	uint64_t		protocol_features;
