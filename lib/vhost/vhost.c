@@ -51,6 +51,7 @@ enum {
 	VHU_GET_VRING_BASE = 11,
 	VHU_SET_VRING_KICK = 12,
 	VHU_SET_VRING_CALL = 13,
+	VHU_SET_VRING_ENABLE = 18,
 	VHU_GET_CONFIG = 24,
 	VHU_SET_CONFIG = 25,
 	VHU_RESET_DEVICE = 34,
@@ -838,7 +839,10 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 	}
 	if (rte_vhost_get_vhost_vring(s->vid, qid, &req.vring) != 0 || req.vring.desc == NULL ||
 	    req.vring.size == 0) {
-		return -EAGAIN;	/* not configured yet */
+		/* Not configured or not translatable yet: SET_VRING_ENABLE and
+		 * new_device try again. */
+		VHD_DEBUGLOG(vhost, "%s: queue %u not ready to start yet\n", s->name, qid);
+		return -EAGAIN;
 	}
 	if (rte_vhost_get_vring_base(s->vid, qid, &req.last_avail, &req.last_used) != 0) {
 		return -EINVAL;
@@ -886,6 +890,8 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 	rc = vhost_session_call(s, vhost_session_start_vq_msg, &req);
 	if (rc != 0) {
 		VHD_ERRLOG("%s: queue %u failed to start: %s\n", s->name, qid, strerror(-rc));
+	} else {
+		s->vq_live[qid] = true;
 	}
 	return rc;
 }
@@ -953,6 +959,7 @@ vhost_pre_msg(int vid, void *_msg)
 		pthread_mutex_unlock(&g_vhost_mutex);
 		for (i = 0; i < VHOST_MAX_VQS; i++) {
 			s->vq_kicked[i] = false;
+			s->vq_live[i] = false;
 		}
 		s->needs_restart = false;
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -962,6 +969,7 @@ vhost_pre_msg(int vid, void *_msg)
 			pthread_mutex_lock(&g_vhost_mutex);
 			s->info_started = false;
 			pthread_mutex_unlock(&g_vhost_mutex);
+			memset(s->vq_live, 0, sizeof(s->vq_live));
 			s->needs_restart = true;
 		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -973,6 +981,7 @@ vhost_pre_msg(int vid, void *_msg)
 		pthread_mutex_unlock(&g_vhost_mutex);
 		for (i = 0; i < VHOST_MAX_VQS; i++) {
 			s->vq_kicked[i] = false;
+			s->vq_live[i] = false;
 		}
 		s->needs_restart = false;
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -1017,6 +1026,13 @@ vhost_post_msg(int vid, void *_msg)
 		s->vq_kicked[qid] = true;
 		/* The spec: start polling a queue once its kick fd arrives. */
 		vhost_session_start_vq(s, qid);
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	case VHU_SET_VRING_ENABLE:
+		qid = msg->payload.state.index;
+		if (qid < VHOST_MAX_VQS && msg->payload.state.num == 1 && s->vq_kicked[qid] &&
+		    !s->vq_live[qid]) {
+			vhost_session_start_vq(s, qid);
+		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHU_SET_VRING_CALL:
 		qid = msg->payload.u64 & VHU_VRING_IDX_MASK;
@@ -1170,7 +1186,7 @@ vhost_new_device(int vid)
 	for (i = 0; i < n && i < VHOST_MAX_VQS; i++) {
 		struct rte_vhost_vring vring;
 
-		if (s->vq_kicked[i] && s->info_started) {
+		if (s->vq_live[i] && s->info_started) {
 			continue;
 		}
 		if (rte_vhost_get_vhost_vring(vid, i, &vring) == 0 && vring.desc != NULL &&
@@ -1194,6 +1210,7 @@ vhost_destroy_device(int vid)
 	pthread_mutex_lock(&g_vhost_mutex);
 	s->info_started = false;
 	pthread_mutex_unlock(&g_vhost_mutex);
+	memset(s->vq_live, 0, sizeof(s->vq_live));
 }
 
 static const struct rte_vhost_device_ops g_vhost_device_ops = {

@@ -85,6 +85,9 @@ struct vhost_session {
 	/* vhost-events bookkeeping (only that thread writes these). */
 	bool			needs_restart;
 	bool			vq_kicked[VHOST_MAX_VQS];
+	/* The queue started since the session last stopped (a kick alone does not
+	 * start it: its ring may not be translatable yet). */
+	bool			vq_live[VHOST_MAX_VQS];
 
 	/* Hand-off between vhost-events (or the delete helper) and the controller
 	 * thread; op_lock serialises callers, refs (g_vhost_mutex) keeps the session
