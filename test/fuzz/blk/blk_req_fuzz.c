@@ -53,10 +53,15 @@ vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask
 	return 0;
 }
 
+static struct vhost_session *g_session;
+
 void
 vhost_dev_foreach_session(struct vhost_dev *vdev, void (*fn)(struct vhost_session *s, void *ctx),
 			  void *ctx)
 {
+	if (g_session != NULL) {
+		fn(g_session, ctx);
+	}
 }
 
 static int g_config_changes;
@@ -86,16 +91,35 @@ thread_get_app(void)
 	return NULL;
 }
 
+/* One poller at a time (the hot-remove drain poller); run by run_pollers(). */
+static poller_fn g_poller_fn;
+static void *g_poller_ctx;
+
 struct poller *
 poller_register(poller_fn fn, void *ctx, uint64_t period_us, const char *name)
 {
-	return NULL;
+	g_poller_fn = fn;
+	g_poller_ctx = ctx;
+	return (struct poller *)&g_poller_fn;
 }
 
 void
 poller_unregister(struct poller **p)
 {
+	if (*p == (struct poller *)&g_poller_fn) {
+		g_poller_fn = NULL;
+	}
 	*p = NULL;
+}
+
+static void
+run_pollers(void)
+{
+	int i;
+
+	for (i = 0; i < 4 && g_poller_fn != NULL; i++) {
+		g_poller_fn(g_poller_ctx);
+	}
 }
 
 void
@@ -432,6 +456,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FG_CHECK(blk_session_start(s) == 0);
 	FG_CHECK(blk_vq_start(s, svq) == 0);
 	s->max_queues = 1;
+	g_session = s;
+	g_poller_fn = NULL;
 
 	for (i = 0; i < (uint32_t)nops + 4; i++) {
 		uint8_t op = i < nops ? ops[i] : 0;	/* then a few more polls */
@@ -498,8 +524,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FG_CHECK(!((struct blk_vq *)svq->priv)->tasks[i].busy);
 	}
 	blk_vq_poll(s, svq, 1);	/* releases the channel after a hot-remove */
+	run_pollers();
 	blk_vq_stop(s, svq);
 	blk_session_stop(s);
+	g_session = NULL;
 	FG_CHECK(g_channels == 0);
 	FG_CHECK(!removed || !g_desc.open);
 	free(s);
