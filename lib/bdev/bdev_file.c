@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vhostd/bdev_module.h"
 #include "vhostd/log.h"
 #include "vhostd/util.h"
 
@@ -164,4 +165,32 @@ bdev_file_zero(struct bdev_file *f, uint64_t off, uint64_t len)
 	/* Filesystems without ZERO_RANGE: a hole reads back as zeroes too. */
 	return fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 			 (off_t)len) == 0 ? 0 : -errno;
+}
+
+void
+bdev_file_fill_bdev(struct bdev *bdev, const struct bdev_file *f)
+{
+	bdev->blocklen = f->block_size;
+	bdev->phys_blocklen = f->detected_block_size;
+	bdev->blockcnt = f->size / f->block_size;
+	bdev->write_cache = true;
+	bdev->required_alignment = f->dio_align;
+	/* Punched holes in a file read back as zeroes; a device's discard need not. */
+	bdev->unmap_reads_zeroes = !f->is_blockdev;
+}
+
+int
+bdev_file_rescan(struct bdev *bdev, struct bdev_file *f)
+{
+	uint64_t size;
+	int rc;
+
+	rc = bdev_file_get_size(f, &size);
+	if (rc != 0) {
+		return rc;
+	}
+	if (size / bdev->blocklen == 0) {
+		return -EINVAL;
+	}
+	return bdev_notify_blockcnt_change(bdev, size / bdev->blocklen);
 }

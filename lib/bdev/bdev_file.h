@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct bdev;
+
 struct bdev_file {
 	int		fd;		/* -1 when closed */
 	bool		is_blockdev;
@@ -36,5 +38,9 @@ int bdev_file_get_size(struct bdev_file *f, uint64_t *size);
 /* Synchronous discard (unmap) and zero-out of a byte range: 0 or -errno. */
 int bdev_file_discard(struct bdev_file *f, uint64_t off, uint64_t len);
 int bdev_file_zero(struct bdev_file *f, uint64_t off, uint64_t len);
+/* Set the bdev's geometry, write cache, alignment and unmap semantics from an open file. */
+void bdev_file_fill_bdev(struct bdev *bdev, const struct bdev_file *f);
+/* Re-read the size and announce a new block count (RESIZE): 0, -EINVAL (empty) or -errno. */
+int bdev_file_rescan(struct bdev *bdev, struct bdev_file *f);
 
 #endif /* VHOSTD_BDEV_FILE_H */

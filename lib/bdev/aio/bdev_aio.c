@@ -357,12 +357,7 @@ bdev_aio_create(const struct aio_bdev_opts *opts, struct bdev **_bdev)
 	}
 	disk->fallocate = opts->fallocate;
 	disk->bdev.product_name = "AIO disk";
-	disk->bdev.blocklen = disk->file.block_size;
-	disk->bdev.phys_blocklen = disk->file.detected_block_size;
-	disk->bdev.blockcnt = disk->file.size / disk->file.block_size;
-	disk->bdev.write_cache = true;
-	disk->bdev.required_alignment = disk->file.dio_align;
-	disk->bdev.unmap_reads_zeroes = !disk->file.is_blockdev;
+	bdev_file_fill_bdev(&disk->bdev, &disk->file);
 	disk->bdev.uuid = opts->uuid;
 	disk->bdev.fn_table = &aio_fn_table;
 	disk->bdev.module = &g_aio_module;
@@ -395,19 +390,10 @@ bdev_aio_rescan(const char *name)
 {
 	struct bdev *bdev = bdev_get_by_name(name);
 	struct aio_disk *disk;
-	uint64_t size;
-	int rc;
 
 	if (bdev == NULL || bdev->module != &g_aio_module) {
 		return -ENODEV;
 	}
 	disk = VHD_CONTAINER_OF(bdev, struct aio_disk, bdev);
-	rc = bdev_file_get_size(&disk->file, &size);
-	if (rc != 0) {
-		return rc;
-	}
-	if (size / bdev->blocklen == 0) {
-		return -EINVAL;
-	}
-	return bdev_notify_blockcnt_change(bdev, size / bdev->blocklen);
+	return bdev_file_rescan(bdev, &disk->file);
 }

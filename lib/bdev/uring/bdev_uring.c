@@ -383,12 +383,7 @@ bdev_uring_create(const struct uring_bdev_opts *opts, struct bdev **_bdev)
 		goto err_free;
 	}
 	disk->bdev.product_name = "URING bdev";
-	disk->bdev.blocklen = disk->file.block_size;
-	disk->bdev.phys_blocklen = disk->file.detected_block_size;
-	disk->bdev.blockcnt = disk->file.size / disk->file.block_size;
-	disk->bdev.write_cache = true;
-	disk->bdev.required_alignment = disk->file.dio_align;
-	disk->bdev.unmap_reads_zeroes = !disk->file.is_blockdev;
+	bdev_file_fill_bdev(&disk->bdev, &disk->file);
 	disk->bdev.uuid = opts->uuid;
 	disk->bdev.fn_table = &uring_fn_table;
 	disk->bdev.module = &g_uring_module;
@@ -421,19 +416,10 @@ bdev_uring_rescan(const char *name)
 {
 	struct bdev *bdev = bdev_get_by_name(name);
 	struct uring_disk *disk;
-	uint64_t size;
-	int rc;
 
 	if (bdev == NULL || bdev->module != &g_uring_module) {
 		return -ENODEV;
 	}
 	disk = VHD_CONTAINER_OF(bdev, struct uring_disk, bdev);
-	rc = bdev_file_get_size(&disk->file, &size);
-	if (rc != 0) {
-		return rc;
-	}
-	if (size / bdev->blocklen == 0) {
-		return -EINVAL;
-	}
-	return bdev_notify_blockcnt_change(bdev, size / bdev->blocklen);
+	return bdev_file_rescan(bdev, &disk->file);
 }
