@@ -972,6 +972,62 @@ rbd_update_cb(void *arg)
 	rbd_send_msg(thread_get_app(), rbd_resize_notify, arg);
 }
 
+static bool
+rbd_opt_true(const char *v)
+{
+	return strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+	       strcmp(v, "on") == 0;
+}
+
+/*
+ * Whether librbd acknowledges this image's writes before they are durable: its
+ * effective rbd_cache (the config map, ceph.conf and pool/image overrides all
+ * apply), unless the cache is write-through (policy writethrough or max_dirty 0).
+ * Such a disk advertises a volatile write cache. Helper thread.
+ */
+static bool
+rbd_image_write_cache(struct rbd_disk *disk)
+{
+	rbd_config_option_t *opts = NULL;
+	bool cache = false, wt = false;
+	char **kv;
+	int n = 128, i, rc = -ERANGE, tries;
+
+	for (tries = 0; tries < 4 && rc == -ERANGE; tries++) {
+		free(opts);
+		opts = calloc((size_t)n, sizeof(*opts));
+		if (opts == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		/* -ERANGE: n is now the number needed. */
+		rc = rbd_config_image_list(disk->image, opts, &n);
+	}
+	if (rc < 0) {
+		free(opts);
+		VHD_WARNLOG("%s: rbd_config_image_list: %s (write cache from the config map)\n",
+			    disk->bdev.name, strerror(-rc));
+		for (kv = disk->cluster->config; *kv != NULL; kv += 2) {
+			if (strcmp(kv[0], "rbd_cache") == 0) {
+				cache = rbd_opt_true(kv[1]);
+			}
+		}
+		return cache;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(opts[i].name, "rbd_cache") == 0) {
+			cache = rbd_opt_true(opts[i].value);
+		} else if (strcmp(opts[i].name, "rbd_cache_policy") == 0) {
+			wt |= strcmp(opts[i].value, "writethrough") == 0;
+		} else if (strcmp(opts[i].name, "rbd_cache_max_dirty") == 0) {
+			wt |= strcmp(opts[i].value, "0") == 0;
+		}
+	}
+	rbd_config_image_list_cleanup(opts, n);
+	free(opts);
+	return cache && !wt;
+}
+
 struct rbd_create_ctx {
 	struct rbd_disk		*disk;
 	struct rbd_pending_name	pending;
@@ -986,7 +1042,6 @@ rbd_create_work(void *arg)
 {
 	struct rbd_create_ctx *ctx = arg;
 	struct rbd_disk *disk = ctx->disk;
-	char **kv;
 	uint64_t size;
 	int rc;
 
@@ -1033,13 +1088,7 @@ rbd_create_work(void *arg)
 	} else {
 		disk->watching = true;
 	}
-	/* rbd_cache=true acknowledges writes before they are durable: say so. */
-	disk->write_cache = false;
-	for (kv = disk->cluster->config; *kv != NULL; kv += 2) {
-		if (strcmp(kv[0], "rbd_cache") == 0) {
-			disk->write_cache = strcmp(kv[1], "true") == 0 || strcmp(kv[1], "1") == 0;
-		}
-	}
+	disk->write_cache = rbd_image_write_cache(disk);
 	ctx->rc = 0;
 	return;
 err:
