@@ -72,6 +72,9 @@ struct perf_opts {
 	uint32_t	seed;
 	uint32_t	timeout_ms;
 	uint16_t	queue_size;
+	bool		reconnect;
+	uint32_t	reconnect_ms;
+	bool		no_inflight;
 };
 
 struct hist {
@@ -124,7 +127,7 @@ struct worker {
 
 static struct perf_opts g_o = {
 	.rw = RW_RANDREAD, .read_pct = 70, .qd = 32, .io_size = 4096, .seconds = 5, .nqueues = 1,
-	.seed = 1, .timeout_ms = 10000, .echo_cpu = -1,
+	.seed = 1, .timeout_ms = 10000, .echo_cpu = -1, .reconnect_ms = 30000,
 };
 static struct virtio_dev *g_dev;
 static uint64_t g_nchunks;
@@ -132,11 +135,13 @@ static uint32_t g_blk_size = 512;
 static uint32_t *g_gen;		/* per chunk: generation last written (0 = never) */
 static uint8_t *g_busy;		/* per chunk: in flight */
 static struct worker g_workers[PERF_MAX_QUEUES];
-static pthread_barrier_t g_barrier;
+static _Atomic uint32_t g_ready;	/* workers done with the prefill */
 static uint64_t g_run_start;
 static _Atomic uint64_t g_run_end;
 static _Atomic bool g_stop;
 static _Atomic uint64_t g_mismatch_logged;
+static _Atomic uint32_t g_workers_done;
+static _Atomic bool g_abort;	/* --reconnect gave up: the workers stop waiting */
 
 static inline uint64_t
 now_ns(void)
@@ -448,9 +453,14 @@ worker_phase(struct worker *w, uint64_t end_ns)
 {
 	uint64_t idle = 0, now;
 	bool more = true;
+	uint64_t stall_ns = (uint64_t)g_o.timeout_ms * 1000000ull;
 	struct task *t;
 	int rc, n;
 
+	if (g_o.reconnect) {
+		/* a restart of the server is not a stall: allow for the reconnect too */
+		stall_ns += (uint64_t)g_o.reconnect_ms * 1000000ull;
+	}
 	w->last_progress = now_ns();
 	w->phase_start = w->last_progress;
 	w->issued = 0;
@@ -528,16 +538,21 @@ worker_phase(struct worker *w, uint64_t end_ns)
 			if ((++idle & 0xff) != 0) {
 				continue;
 			}
-			if ((idle & 0xfff) == 0 && !virtio_dev_is_connected(g_dev) &&
-			    !virtio_vq_has_used(w->vq)) {
+			if ((idle & 0xfff) == 0 && !g_o.reconnect &&
+			    !virtio_dev_is_connected(g_dev) && !virtio_vq_has_used(w->vq)) {
 				fprintf(stderr, "queue %u: server disconnected\n", w->qi);
 				return -ENOTCONN;
 			}
 		}
+		if (atomic_load_explicit(&g_abort, memory_order_relaxed)) {
+			fprintf(stderr, "queue %u: server gone, %u requests lost\n", w->qi,
+				w->inflight);
+			return -ENOTCONN;
+		}
 		now = now_ns();
-		if (now - w->last_progress > (uint64_t)g_o.timeout_ms * 1000000ull) {
-			fprintf(stderr, "queue %u: no completion for %u ms with %u in flight\n", w->qi,
-				g_o.timeout_ms, w->inflight);
+		if (now - w->last_progress > stall_ns) {
+			fprintf(stderr, "queue %u: no completion for %" PRIu64 " ms with %u in flight\n",
+				w->qi, stall_ns / 1000000, w->inflight);
 			return -ETIMEDOUT;
 		}
 	}
@@ -566,7 +581,7 @@ worker_main(void *arg)
 		rc = worker_phase(w, 0);
 		w->measure = false;
 	}
-	pthread_barrier_wait(&g_barrier);
+	atomic_fetch_add(&g_ready, 1);
 	while (atomic_load(&g_run_end) == 0) {
 		sched_yield();
 	}
@@ -588,6 +603,7 @@ worker_main(void *arg)
 	}
 	w->rc = rc;
 	atomic_store(&g_stop, true);
+	atomic_fetch_add(&g_workers_done, 1);
 	return NULL;
 }
 
@@ -743,7 +759,7 @@ usage(FILE *f)
 		"        -w randread|randwrite|read|write|randrw [-M READ_PCT] -q QD -o SIZE\n"
 		"        -T SECONDS [--queues N] [-c CPUMASK] [--packed] [--verify] [--json]\n"
 		"        [--wait] [--size BYTES] [--seed N] [--queue-size N] [--timeout-ms N]\n"
-		"        [--verify-fill | --verify-check] | --echo ...\n"
+		"        [--verify-fill | --verify-check] [--reconnect] | --echo ...\n"
 		"  --verify        tag every written block with (lba, generation, seed), check\n"
 		"                  every read, read the region back at the end\n"
 		"  --verify-fill   write the region once (generation 1) and exit\n"
@@ -757,6 +773,13 @@ usage(FILE *f)
 		"  --echo-inline   --echo served by each worker thread itself: the client's\n"
 		"                  own cost per I/O, immune to cross-core scheduling\n"
 		"  --no-event-idx, --no-indirect   refuse these ring features\n"
+		"  --reconnect     when the server goes away (killed, restarted), reconnect to\n"
+		"                  the socket and carry on: requests in flight are resubmitted\n"
+		"                  by the new server from the inflight region (INFLIGHT_SHMFD)\n"
+		"  -L virtio       debug log of lib/virtio (vhost-user messages)\n"
+		"  --no-inflight   refuse INFLIGHT_SHMFD (a reconnect then loses requests)\n"
+		"  --reconnect-timeout-ms N   give up when no server is back after N ms\n"
+		"                  (default 30000)\n"
 		"exit: 0 ok, 1 I/O errors or mismatches, 2 usage, 3 connection/setup failure\n");
 }
 
@@ -793,7 +816,7 @@ parse_args(int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_LUN, O_QUEUES, O_PACKED, O_VERIFY, O_JSON, O_WAIT, O_SIZE,
 	       O_SEED, O_QSIZE, O_TIMEOUT, O_FILL, O_CHECK, O_ECHO, O_ECHO_CPU, O_NO_EVIDX, O_NO_INDIRECT,
-	       O_ECHO_INLINE, O_RATE };
+	       O_ECHO_INLINE, O_RATE, O_RECONNECT, O_RECONNECT_MS, O_NO_INFLIGHT };
 	static const struct option lopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"type", required_argument, NULL, 't'},
@@ -816,6 +839,9 @@ parse_args(int argc, char **argv)
 		{"seed", required_argument, NULL, O_SEED},
 		{"queue-size", required_argument, NULL, O_QSIZE},
 		{"timeout-ms", required_argument, NULL, O_TIMEOUT},
+		{"reconnect", no_argument, NULL, O_RECONNECT},
+		{"no-inflight", no_argument, NULL, O_NO_INFLIGHT},
+		{"reconnect-timeout-ms", required_argument, NULL, O_RECONNECT_MS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -823,7 +849,7 @@ parse_args(int argc, char **argv)
 	uint64_t v64;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:t:w:M:q:o:T:c:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:t:w:M:q:o:T:c:L:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			g_o.sock = optarg;
@@ -964,6 +990,23 @@ parse_args(int argc, char **argv)
 				goto bad;
 			}
 			break;
+		case O_RECONNECT:
+			g_o.reconnect = true;
+			break;
+		case O_NO_INFLIGHT:
+			g_o.no_inflight = true;
+			break;
+		case O_RECONNECT_MS:
+			if (parse_u32(optarg, &g_o.reconnect_ms, 3600000) || g_o.reconnect_ms == 0) {
+				goto bad;
+			}
+			break;
+		case 'L':
+			if (log_set_flag(optarg, true) != 0) {
+				goto bad;
+			}
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -973,8 +1016,8 @@ parse_args(int argc, char **argv)
 	}
 	if (g_o.echo) {
 		if (g_o.sock != NULL || g_o.verify || g_o.verify_fill || g_o.verify_check ||
-		    g_o.wait) {
-			fprintf(stderr, "--echo excludes -s, --wait and the verify modes\n");
+		    g_o.wait || g_o.reconnect) {
+			fprintf(stderr, "--echo excludes -s, --wait, --reconnect and the verify modes\n");
 			return -EINVAL;
 		}
 		g_o.sock = "echo";
@@ -991,6 +1034,25 @@ parse_args(int argc, char **argv)
 bad:
 	fprintf(stderr, "invalid value for -%c: %s\n", c < 256 ? c : '-', optarg);
 	return -EINVAL;
+}
+
+/* Main thread, while the workers run: reconnect when the server went away. */
+static void
+perf_watch(void)
+{
+	int rc;
+
+	if (!g_o.reconnect || atomic_load(&g_abort) || virtio_dev_is_connected(g_dev)) {
+		return;
+	}
+	rc = virtio_dev_reconnect(g_dev, g_o.reconnect_ms);
+	if (rc != 0) {
+		fprintf(stderr, "vhost-perf: reconnect: %s\n", strerror(-rc));
+		atomic_store(&g_abort, true);
+		atomic_store(&g_stop, true);
+	} else {
+		fprintf(stderr, "vhost-perf: reconnected (%u)\n", virtio_dev_reconnects(g_dev));
+	}
 }
 
 static void
@@ -1043,6 +1105,10 @@ main(int argc, char **argv)
 	dopts.num_queues = (uint16_t)(first_rq + g_o.nqueues);
 	dopts.queue_size = (uint16_t)qsize;
 	dopts.slots_per_queue = (uint16_t)g_o.qd + 1;
+	dopts.reconnect = g_o.reconnect;
+	if (g_o.no_inflight) {
+		dopts.protocol_features_refuse |= 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD;
+	}
 	dopts.mem_size = VHD_ALIGN_UP(per_queue * dopts.num_queues + (1u << 20), 1ull << 21);
 
 	if (g_o.echo) {
@@ -1120,7 +1186,6 @@ main(int argc, char **argv)
 		}
 	}
 
-	pthread_barrier_init(&g_barrier, NULL, g_o.nqueues + 1);
 	for (i = 0; i < g_o.nqueues; i++) {
 		struct worker *w = &g_workers[i];
 
@@ -1163,18 +1228,26 @@ main(int argc, char **argv)
 	for (i = 0; i < g_o.nqueues; i++) {
 		pthread_create(&g_workers[i].th, NULL, worker_main, &g_workers[i]);
 	}
-	pthread_barrier_wait(&g_barrier);
+	while (atomic_load(&g_ready) < g_o.nqueues) {
+		struct timespec ts = {0, 2 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+		perf_watch();
+	}
 	g_run_start = now_ns();
 	atomic_store(&g_run_end, g_run_start + (uint64_t)g_o.seconds * 1000000000ull);
 	tty = isatty(STDOUT_FILENO) && !g_o.json;
-	if (!g_o.verify_fill && !g_o.verify_check) {
+	{
+		bool timed = !g_o.verify_fill && !g_o.verify_check;
 		uint64_t next = g_run_start + 1000000000ull;
 
-		while (!atomic_load(&g_stop) && now_ns() < g_run_end) {
+		/* Until every worker is done: the progress line, and --reconnect. */
+		while (atomic_load(&g_workers_done) < g_o.nqueues) {
 			struct timespec ts = {0, 20 * 1000 * 1000};
 
 			nanosleep(&ts, NULL);
-			if (tty && now_ns() >= next) {
+			perf_watch();
+			if (timed && tty && now_ns() >= next && now_ns() < g_run_end) {
 				uint64_t ios = 0, bytes = 0;
 
 				for (i = 0; i < g_o.nqueues; i++) {
@@ -1191,7 +1264,7 @@ main(int argc, char **argv)
 				next += 1000000000ull;
 			}
 		}
-		if (tty) {
+		if (timed && tty) {
 			printf("\r%60s\r", "");
 		}
 	}
@@ -1219,10 +1292,11 @@ main(int argc, char **argv)
 	if (g_o.json) {
 		printf("{\n  \"socket\": \"%s\", \"type\": \"%s\", \"workload\": \"%s\", "
 		       "\"read_pct\": %u, \"qd\": %u, \"io_size\": %u, \"queues\": %u, "
-		       "\"seconds\": %.3f, \"packed\": %s, \"verify\": %s,\n  \"per_queue\": {\n",
+		       "\"seconds\": %.3f, \"packed\": %s, \"verify\": %s, \"reconnects\": %u,\n"
+		       "  \"per_queue\": {\n",
 		       g_o.sock, g_o.scsi ? "scsi" : "blk", rw_name(g_o.rw), g_o.read_pct, g_o.qd,
 		       g_o.io_size, g_o.nqueues, secs, g_o.packed ? "true" : "false",
-		       verify ? "true" : "false");
+		       verify ? "true" : "false", g_o.echo ? 0 : virtio_dev_reconnects(g_dev));
 		for (i = 0; i < g_o.nqueues; i++) {
 			char name[16];
 
@@ -1233,9 +1307,13 @@ main(int argc, char **argv)
 		stats_print("all", &total, secs, true, true);
 		printf("  }\n}\n");
 	} else {
-		printf("%s %s qd=%u io=%u queues=%u%s%s time=%.2fs\n", g_o.scsi ? "scsi" : "blk",
+		printf("%s %s qd=%u io=%u queues=%u%s%s time=%.2fs", g_o.scsi ? "scsi" : "blk",
 		       rw_name(g_o.rw), g_o.qd, g_o.io_size, g_o.nqueues,
 		       g_o.packed ? " packed" : "", verify ? " verify" : "", secs);
+		if (g_o.reconnect) {
+			printf(" reconnects=%u", virtio_dev_reconnects(g_dev));
+		}
+		printf("\n");
 		printf("%-8s %12s %10s %10s %10s %10s %10s %8s %8s\n", "queue", "IOPS", "MiB/s",
 		       "avg_us", "p50_us", "p99_us", "p99.9_us", "errors", "mismatch");
 		for (i = 0; i < g_o.nqueues && g_o.nqueues > 1; i++) {

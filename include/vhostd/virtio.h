@@ -162,6 +162,13 @@ struct virtio_dev_opts {
 	 * 0 = queue_size. Each slot owns 512 bytes of guest memory for headers.
 	 */
 	uint16_t		slots_per_queue;
+	/*
+	 * The owner calls virtio_dev_reconnect() when the backend goes away
+	 * (crash, restart) and keeps its requests in flight meanwhile:
+	 * virtio_vq_wait() then sleeps on the call eventfd only (never
+	 * -ENOTCONN), so queue threads may keep waiting across the reconnect.
+	 */
+	bool			reconnect;
 };
 
 struct virtio_dev;
@@ -195,6 +202,25 @@ int virtio_dev_open(const struct virtio_dev_opts *opts, struct virtio_dev **dev)
  * rings may be inspected; requests still in flight are dropped.
  */
 int virtio_dev_stop(struct virtio_dev *dev);
+
+/*
+ * After the backend went away (killed, restarted): connect to the same path
+ * again (retrying until `timeout_ms`), renegotiate (the same virtio features
+ * are required, else -EPROTO) and start the device again on the *same* guest
+ * memory, rings and eventfds, as QEMU does for a vhost-user-blk reconnect:
+ * SET_MEM_TABLE, SET_INFLIGHT_FD with the inflight region kept from the first
+ * start (no GET_INFLIGHT_FD: the region holds what the old backend had in
+ * flight), per vring NUM, BASE (split: the used index the device published;
+ * packed: the driver's used position), ADDR, CALL, KICK, ENABLE; then every
+ * vring is kicked. The backend resubmits the requests it had taken; requests
+ * in flight stay in flight and complete normally. Queue threads may keep
+ * polling their rings meanwhile (they must not call virtio_dev_* control
+ * functions). 0, -ENODEV (never started), -ETIMEDOUT or the last error.
+ */
+int virtio_dev_reconnect(struct virtio_dev *dev, uint32_t timeout_ms);
+
+/* Successful virtio_dev_reconnect() calls so far. */
+uint32_t virtio_dev_reconnects(const struct virtio_dev *dev);
 
 /* Close the socket and free everything (stop is not sent). NULL is a no-op. */
 void virtio_dev_destroy(struct virtio_dev *dev);

@@ -91,6 +91,9 @@ struct virtio_dev {
 	void			*inflight;
 	uint64_t		inflight_size;
 	int			inflight_fd;
+	/* as sent in SET_INFLIGHT_FD: sent again, with the same fd, after a reconnect */
+	struct vhost_user_inflight inflight_info;
+	uint32_t		reconnects;
 };
 
 static uint64_t
@@ -103,6 +106,14 @@ int
 virtio_dev_socket_fd(const struct virtio_dev *dev)
 {
 	return dev->connected ? dev->sock : -1;
+}
+
+/* For virtio_vq_wait(): the socket to watch, -1 when the owner reconnects. */
+int virtio_dev_wait_fd(const struct virtio_dev *dev);
+int
+virtio_dev_wait_fd(const struct virtio_dev *dev)
+{
+	return dev->opts.reconnect ? -1 : virtio_dev_socket_fd(dev);
 }
 
 void virtio_dev_mark_disconnected(struct virtio_dev *dev);
@@ -405,16 +416,98 @@ dev_supported_features(const struct virtio_dev *dev)
 	return f & ~dev->opts.features_refuse;
 }
 
-int
-virtio_dev_connect(const struct virtio_dev_opts *opts, struct virtio_dev **devp)
+/* Open the socket to dev->path. */
+static int
+dev_sock_open(struct virtio_dev *dev, bool quiet)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct virtio_dev *dev;
+	int rc;
+
+	dev->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (dev->sock < 0) {
+		return -errno;
+	}
+	memcpy(sa.sun_path, dev->path, strlen(dev->path));
+	if (connect(dev->sock, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		if (!quiet) {
+			VHD_ERRLOG("%s: connect: %s\n", dev->path, strerror(-rc));
+		}
+		close(dev->sock);
+		dev->sock = -1;
+		return rc;
+	}
+	dev->connected = true;
+	return 0;
+}
+
+/* GET_FEATURES ... SET_OWNER on a fresh connection; sets offered/features/protocol. */
+static int
+dev_negotiate(struct virtio_dev *dev)
+{
+	const struct virtio_dev_opts *opts = &dev->opts;
 	uint64_t want;
 	int rc;
 
+	rc = msg_get_u64(dev, VHOST_USER_GET_FEATURES, &dev->offered);
+	if (rc != 0) {
+		return rc;
+	}
+	if (!(dev->offered & (1ull << VIRTIO_F_VERSION_1))) {
+		VHD_ERRLOG("%s: device does not offer VIRTIO_F_VERSION_1\n", dev->path);
+		return -ENOTSUP;
+	}
+	if (opts->packed && !(dev->offered & (1ull << VIRTIO_F_RING_PACKED))) {
+		VHD_ERRLOG("%s: packed ring requested but not offered\n", dev->path);
+		return -ENOTSUP;
+	}
+	dev->features = dev->offered & dev_supported_features(dev);
+	dev->max_queues = 1;
+	dev->protocol = 0;
+	if (dev->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
+		rc = msg_get_u64(dev, VHOST_USER_GET_PROTOCOL_FEATURES, &dev->protocol_offered);
+		if (rc != 0) {
+			return rc;
+		}
+		want = (1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+		       (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |
+		       (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
+		       (1ull << VHOST_USER_PROTOCOL_F_STATUS);
+		want &= ~opts->protocol_features_refuse;
+		/* No ack for SET_PROTOCOL_FEATURES itself: REPLY_ACK is not agreed yet. */
+		want &= dev->protocol_offered;
+		rc = virtio_dev_msg(dev, VHOST_USER_SET_PROTOCOL_FEATURES, &want, sizeof(want), NULL,
+				    0, false, NULL, NULL, NULL);
+		if (rc != 0) {
+			return rc;
+		}
+		dev->protocol = want;
+		if (dev->protocol & (1ull << VHOST_USER_PROTOCOL_F_MQ)) {
+			uint64_t qn;
+
+			rc = msg_get_u64(dev, VHOST_USER_GET_QUEUE_NUM, &qn);
+			if (rc != 0) {
+				return rc;
+			}
+			if (qn == 0 || qn > VIRTIO_MAX_VQS) {
+				VHD_WARNLOG("%s: GET_QUEUE_NUM %" PRIu64 ", clamping to %u\n",
+					    dev->path, qn, VIRTIO_MAX_VQS);
+				qn = qn == 0 ? 1 : VIRTIO_MAX_VQS;
+			}
+			dev->max_queues = (uint16_t)qn;
+		}
+	}
+	return virtio_dev_msg(dev, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, true, NULL, NULL, NULL);
+}
+
+int
+virtio_dev_connect(const struct virtio_dev_opts *opts, struct virtio_dev **devp)
+{
+	struct virtio_dev *dev;
+	int rc;
+
 	if (opts == NULL || opts->socket_path == NULL || devp == NULL ||
-	    strlen(opts->socket_path) >= sizeof(sa.sun_path)) {
+	    strlen(opts->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		return -EINVAL;
 	}
 	dev = calloc(1, sizeof(*dev));
@@ -425,75 +518,19 @@ virtio_dev_connect(const struct virtio_dev_opts *opts, struct virtio_dev **devp)
 	dev->inflight_fd = -1;
 	snprintf(dev->path, sizeof(dev->path), "%s", opts->socket_path);
 	dev->opts.socket_path = dev->path;
-	dev->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (dev->sock < 0) {
-		rc = -errno;
-		goto err;
-	}
-	memcpy(sa.sun_path, dev->path, strlen(dev->path));
-	if (connect(dev->sock, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		rc = -errno;
-		VHD_ERRLOG("%s: connect: %s\n", dev->path, strerror(-rc));
-		goto err;
-	}
-	dev->connected = true;
-
-	rc = msg_get_u64(dev, VHOST_USER_GET_FEATURES, &dev->offered);
+	rc = dev_sock_open(dev, false);
 	if (rc != 0) {
-		goto err_msg;
-	}
-	if (!(dev->offered & (1ull << VIRTIO_F_VERSION_1))) {
-		VHD_ERRLOG("%s: device does not offer VIRTIO_F_VERSION_1\n", dev->path);
-		rc = -ENOTSUP;
 		goto err;
 	}
-	if (opts->packed && !(dev->offered & (1ull << VIRTIO_F_RING_PACKED))) {
-		VHD_ERRLOG("%s: packed ring requested but not offered\n", dev->path);
-		rc = -ENOTSUP;
-		goto err;
-	}
-	dev->features = dev->offered & dev_supported_features(dev);
-	dev->max_queues = 1;
-	if (dev->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
-		rc = msg_get_u64(dev, VHOST_USER_GET_PROTOCOL_FEATURES, &dev->protocol_offered);
-		if (rc != 0) {
-			goto err_msg;
-		}
-		want = (1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
-		       (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |
-		       (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
-		       (1ull << VHOST_USER_PROTOCOL_F_STATUS);
-		want &= ~opts->protocol_features_refuse;
-		dev->protocol = dev->protocol_offered & want;
-		/* No ack for SET_PROTOCOL_FEATURES itself: REPLY_ACK is not agreed yet. */
-		rc = virtio_dev_msg(dev, VHOST_USER_SET_PROTOCOL_FEATURES, &dev->protocol,
-				    sizeof(dev->protocol), NULL, 0, false, NULL, NULL, NULL);
-		if (rc != 0) {
-			goto err_msg;
-		}
-		if (dev->protocol & (1ull << VHOST_USER_PROTOCOL_F_MQ)) {
-			uint64_t qn;
-
-			rc = msg_get_u64(dev, VHOST_USER_GET_QUEUE_NUM, &qn);
-			if (rc != 0) {
-				goto err_msg;
-			}
-			if (qn == 0 || qn > VIRTIO_MAX_VQS) {
-				VHD_WARNLOG("%s: GET_QUEUE_NUM %" PRIu64 ", clamping to %u\n",
-					    dev->path, qn, VIRTIO_MAX_VQS);
-				qn = qn == 0 ? 1 : VIRTIO_MAX_VQS;
-			}
-			dev->max_queues = (uint16_t)qn;
-		}
-	}
-	rc = virtio_dev_msg(dev, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, true, NULL, NULL, NULL);
+	rc = dev_negotiate(dev);
 	if (rc != 0) {
-		goto err_msg;
+		if (rc != -ENOTSUP) {
+			VHD_ERRLOG("%s: negotiation failed: %s\n", dev->path, strerror(-rc));
+		}
+		goto err;
 	}
 	*devp = dev;
 	return 0;
-err_msg:
-	VHD_ERRLOG("%s: negotiation failed: %s\n", dev->path, strerror(-rc));
 err:
 	virtio_dev_destroy(dev);
 	return rc;
@@ -556,6 +593,7 @@ dev_setup_inflight(struct virtio_dev *dev, uint16_t qsize)
 			    NULL, NULL, NULL);
 	if (rc == 0) {
 		dev->inflight_fd = fd;
+		dev->inflight_info = inf;
 		fd = -1;
 	}
 out:
@@ -572,8 +610,31 @@ dev_uva(struct virtio_dev *dev, const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
+/*
+ * The ring base for SET_VRING_BASE. A fresh ring starts at 0 (packed: wrap bit
+ * set). After a reconnect it is where the device got to, as QEMU sends it
+ * when its backend vanished: split, the used index the device published (with
+ * the inflight region, the backend adds the requests it had taken and not
+ * completed, and resubmits those); packed, the driver's used position and
+ * wrap counter (a backend with an inflight region takes its own from there).
+ */
+static uint32_t
+dev_vq_base(const struct virtio_vq *vq, bool restart)
+{
+	if (!restart) {
+		return vq->packed ? 0x8000u : 0u;
+	}
+	if (vq->packed) {
+		uint16_t pos = __atomic_load_n(&vq->used_pos, __ATOMIC_RELAXED);
+		bool wrap = __atomic_load_n(&vq->used_wrap, __ATOMIC_RELAXED);
+
+		return pos | (wrap ? 0x8000u : 0u);
+	}
+	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
+}
+
 static int
-dev_start_vq(struct virtio_dev *dev, struct virtio_vq *vq)
+dev_start_vq(struct virtio_dev *dev, struct virtio_vq *vq, bool restart)
 {
 	struct vhost_user_vring_addr addr = {.index = vq->index};
 	void *d, *a, *u;
@@ -582,7 +643,7 @@ dev_start_vq(struct virtio_dev *dev, struct virtio_vq *vq)
 	rc = dev_set_state(dev, VHOST_USER_SET_VRING_NUM, vq->index, vq->size);
 	if (rc == 0) {
 		rc = dev_set_state(dev, VHOST_USER_SET_VRING_BASE, vq->index,
-				   vq->packed ? 0x8000u : 0u);
+				   dev_vq_base(vq, restart));
 	}
 	if (rc != 0) {
 		return rc;
@@ -596,8 +657,13 @@ dev_start_vq(struct virtio_dev *dev, struct virtio_vq *vq)
 	if (rc != 0) {
 		return rc;
 	}
-	vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* After a reconnect the same eventfds: a kick pending in one is not lost. */
+	if (vq->kick_fd < 0) {
+		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
+	if (vq->call_fd < 0) {
+		vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
 	if (vq->kick_fd < 0 || vq->call_fd < 0) {
 		return -errno;
 	}
@@ -709,8 +775,13 @@ virtio_dev_create_loopback(const struct virtio_dev_opts *opts, struct virtio_dev
 	return 0;
 }
 
-int
-virtio_dev_start(struct virtio_dev *dev)
+/*
+ * The start messages, on rings already set up. `restart`: after a reconnect,
+ * with the kept inflight region (SET_INFLIGHT_FD with the old fd and no
+ * GET_INFLIGHT_FD, as QEMU does) and the ring bases the device reached.
+ */
+static int
+dev_start_msgs(struct virtio_dev *dev, bool restart)
 {
 	struct vhost_user_mem mt = {0};
 	int fds[VIRTIO_MEM_MAX_REGIONS];
@@ -718,23 +789,15 @@ virtio_dev_start(struct virtio_dev *dev)
 	uint32_t i;
 	int rc;
 
-	if (dev->started) {
-		return -EALREADY;
-	}
-	rc = dev_setup_rings(dev);
-	if (rc != 0) {
-		return rc;
-	}
-
 	rc = msg_set_u64(dev, VHOST_USER_SET_FEATURES, dev->features);
 	if (rc != 0) {
-		goto err;
+		return rc;
 	}
 	if (dev->protocol & (1ull << VHOST_USER_PROTOCOL_F_STATUS)) {
 		/* ACKNOWLEDGE | DRIVER | FEATURES_OK */
 		rc = msg_set_u64(dev, VHOST_USER_SET_STATUS, 0x1 | 0x2 | 0x8);
 		if (rc != 0) {
-			goto err;
+			return rc;
 		}
 	}
 	mt.nregions = dev->mem->n;
@@ -749,39 +812,139 @@ virtio_dev_start(struct virtio_dev *dev)
 			    8 + (uint32_t)sizeof(mt.regions[0]) * mt.nregions, fds, (int)mt.nregions,
 			    true, NULL, NULL, NULL);
 	if (rc != 0) {
-		goto err;
+		return rc;
 	}
 	if (dev->protocol & (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) {
-		rc = dev_setup_inflight(dev, qsize);
+		if (restart && dev->inflight_fd >= 0) {
+			rc = virtio_dev_msg(dev, VHOST_USER_SET_INFLIGHT_FD, &dev->inflight_info,
+					    sizeof(dev->inflight_info), &dev->inflight_fd, 1, false,
+					    NULL, NULL, NULL);
+		} else if (dev->inflight_fd < 0) {
+			rc = dev_setup_inflight(dev, qsize);
+		}
 		if (rc != 0) {
-			goto err;
+			return rc;
 		}
 	}
 	for (i = 0; i < dev->nvqs; i++) {
-		rc = dev_start_vq(dev, &dev->vqs[i]);
+		rc = dev_start_vq(dev, &dev->vqs[i], restart);
 		if (rc != 0) {
-			goto err;
+			return rc;
 		}
 	}
 	if (dev->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
 		for (i = 0; i < dev->nvqs; i++) {
 			rc = dev_set_state(dev, VHOST_USER_SET_VRING_ENABLE, (uint16_t)i, 1);
 			if (rc != 0) {
-				goto err;
+				return rc;
 			}
 		}
 	}
 	if (dev->protocol & (1ull << VHOST_USER_PROTOCOL_F_STATUS)) {
 		rc = msg_set_u64(dev, VHOST_USER_SET_STATUS, 0x1 | 0x2 | 0x8 | 0x4);
 		if (rc != 0) {
-			goto err;
+			return rc;
 		}
+	}
+	return 0;
+}
+
+int
+virtio_dev_start(struct virtio_dev *dev)
+{
+	int rc;
+
+	if (dev->started) {
+		return -EALREADY;
+	}
+	rc = dev_setup_rings(dev);
+	if (rc == 0) {
+		rc = dev_start_msgs(dev, false);
+	}
+	if (rc != 0) {
+		VHD_ERRLOG("%s: start failed: %s\n", dev->path, strerror(-rc));
+		return rc;
 	}
 	dev->started = true;
 	return 0;
-err:
-	VHD_ERRLOG("%s: start failed: %s\n", dev->path, strerror(-rc));
-	return rc;
+}
+
+int
+virtio_dev_reconnect(struct virtio_dev *dev, uint32_t timeout_ms)
+{
+	uint64_t deadline = util_now_us() + (uint64_t)timeout_ms * 1000, features;
+	uint32_t attempts = 0;
+	uint16_t i;
+	int rc = -ETIMEDOUT;
+
+	if (dev == NULL || dev->loopback) {
+		return -EINVAL;
+	}
+	if (!dev->started) {
+		return -ENODEV;
+	}
+	features = dev->features;
+	for (;;) {
+		if (dev->sock >= 0) {
+			close(dev->sock);
+			dev->sock = -1;
+		}
+		dev->connected = false;
+		attempts++;
+		rc = dev_sock_open(dev, true);
+		if (rc == 0) {
+			rc = dev_negotiate(dev);
+			if (rc == 0 && dev->features != features) {
+				VHD_ERRLOG("%s: the new backend negotiates features 0x%" PRIx64
+					   ", not 0x%" PRIx64 "\n", dev->path, dev->features, features);
+				dev->features = features;
+				rc = -EPROTO;
+				break;
+			}
+			if (rc == 0 && dev->nvqs > dev->max_queues) {
+				VHD_ERRLOG("%s: the new backend has %u queues, %u are started\n",
+					   dev->path, dev->max_queues, dev->nvqs);
+				rc = -EPROTO;
+				break;
+			}
+			if (rc == 0) {
+				rc = dev_start_msgs(dev, true);
+			}
+			if (rc == 0) {
+				break;
+			}
+		}
+		VHD_DEBUGLOG(virtio, "%s: reconnect attempt %u: %s\n", dev->path, attempts,
+			     strerror(-rc));
+		if (util_now_us() >= deadline) {
+			break;
+		}
+		/* Not listening yet (-ENOENT, -ECONNREFUSED) or gone again mid-way: retry. */
+		usleep(20000);
+	}
+	if (rc != 0) {
+		VHD_ERRLOG("%s: reconnect failed after %u attempts: %s\n", dev->path, attempts,
+			   strerror(-rc));
+		if (dev->sock >= 0) {
+			close(dev->sock);
+			dev->sock = -1;
+		}
+		dev->connected = false;
+		return rc;
+	}
+	dev->reconnects++;
+	/* The new backend looks at the rings now: requests added meanwhile are not lost. */
+	for (i = 0; i < dev->nvqs; i++) {
+		virtio_vq_raw_kick(&dev->vqs[i]);
+	}
+	VHD_DEBUGLOG(virtio, "%s: reconnected (attempt %u)\n", dev->path, attempts);
+	return 0;
+}
+
+uint32_t
+virtio_dev_reconnects(const struct virtio_dev *dev)
+{
+	return dev->reconnects;
 }
 
 int

@@ -563,8 +563,8 @@ virtio_vq_disable_interrupts(struct virtio_vq *vq)
 	}
 }
 
-/* Implemented in vhost_user.c: socket fd of the device, or -1. */
-int virtio_dev_socket_fd(const struct virtio_dev *dev);
+/* Implemented in vhost_user.c: the socket to watch while waiting, or -1. */
+int virtio_dev_wait_fd(const struct virtio_dev *dev);
 void virtio_dev_mark_disconnected(struct virtio_dev *dev);
 
 int
@@ -587,9 +587,9 @@ virtio_vq_wait(struct virtio_vq *vq, uint32_t timeout_ms)
 			nfds++;
 		}
 		sockidx = -1;
-		if (vq->dev != NULL && virtio_dev_socket_fd(vq->dev) >= 0) {
+		if (vq->dev != NULL && virtio_dev_wait_fd(vq->dev) >= 0) {
 			sockidx = nfds;
-			pfd[nfds].fd = virtio_dev_socket_fd(vq->dev);
+			pfd[nfds].fd = virtio_dev_wait_fd(vq->dev);
 			pfd[nfds].events = POLLRDHUP;
 			nfds++;
 		}

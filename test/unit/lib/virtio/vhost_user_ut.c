@@ -34,6 +34,7 @@ enum fake_mode {
 	FB_NACK_MEM_TABLE,
 	FB_NO_VERSION_1,
 	FB_CLOSE_AFTER_START,
+	FB_CLOSE_AFTER_DRIVER_OK,	/* as FB_GOOD, then "crashes" once the device is live */
 };
 
 struct fake_backend {
@@ -55,6 +56,8 @@ struct fake_backend {
 	uint32_t	inflight_get_size;
 	int		inflight_set_fds;
 	uint64_t	status;
+	uint32_t	vring_base[4];
+	uint32_t	inflight_gets;
 };
 
 struct msg {
@@ -184,7 +187,7 @@ fb_main(void *arg)
 				     (1ull << VHOST_USER_PROTOCOL_F_MQ) |
 				     (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 				     (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << 5) |
-				     (fb->mode == FB_GOOD ?
+				     (fb->mode == FB_GOOD || fb->mode == FB_CLOSE_AFTER_DRIVER_OK ?
 				      (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
 				      (1ull << VHOST_USER_PROTOCOL_F_STATUS) : 0));
 			break;
@@ -232,6 +235,7 @@ fb_main(void *arg)
 			int mfd = memfd_create("fb-inflight", 0);
 
 			fb->inflight_get_size = m.size;
+			fb->inflight_gets++;
 			memcpy(inf, m.payload, sizeof(inf));
 			inf[0] = 8192;
 			inf[1] = 0;
@@ -245,7 +249,20 @@ fb_main(void *arg)
 			break;
 		case VHOST_USER_SET_STATUS:
 			memcpy(&fb->status, m.payload, 8);
+			if (fb->mode == FB_CLOSE_AFTER_DRIVER_OK && (fb->status & 0x4)) {
+				fb_reply_u64(fd, m.request, 0);
+				goto out;
+			}
 			break;
+		case VHOST_USER_SET_VRING_BASE: {
+			uint32_t st[2];
+
+			memcpy(st, m.payload, sizeof(st));
+			if (st[0] < 4) {
+				fb->vring_base[st[0]] = st[1];
+			}
+			break;
+		}
 		case VHOST_USER_GET_STATUS:
 			fb_reply_u64(fd, m.request, fb->status | VIRTIO_DEV_STATUS_NEEDS_RESET);
 			break;
@@ -361,6 +378,73 @@ test_connect_start_stop(void **state)
 	assert_int_equal(fb.reqs[fb.nreqs - 1], VHOST_USER_GET_VRING_BASE);
 	assert_int_equal(fb.inflight_get_size, 24);	/* QEMU's/DPDK's unpacked layout */
 	assert_int_equal(fb.inflight_set_fds, 1);
+}
+
+/*
+ * The backend goes away once the device is live and a new one appears on the
+ * same path: reconnect renegotiates and restarts on the same memory and rings,
+ * re-sends the kept inflight region (no GET_INFLIGHT_FD) and, for a split
+ * ring, the used index the device had reached as the ring base; then kicks.
+ */
+static void
+test_reconnect(void **state)
+{
+	struct fake_backend fb, fb2;
+	struct virtio_dev_opts o;
+	struct virtio_dev *dev = NULL;
+	struct virtio_vq *vq;
+	uint64_t cnt = 0, t0;
+	void *d, *a, *u;
+	int i;
+
+	fb_start(&fb, FB_CLOSE_AFTER_DRIVER_OK);
+	o = opts_for(&fb);
+	o.num_queues = 2;
+	o.reconnect = true;
+	/* not started yet: nothing to reconnect */
+	assert_int_equal(virtio_dev_connect(&o, &dev), 0);
+	assert_int_equal(virtio_dev_reconnect(dev, 100), -ENODEV);
+	assert_int_equal(virtio_dev_start(dev), 0);
+	fb_stop(&fb);
+	assert_int_equal(fb.inflight_gets, 1);
+	assert_int_equal(fb.inflight_set_fds, 1);
+	assert_int_equal(fb.vring_base[0], 0);
+	for (i = 0; i < 100 && virtio_dev_is_connected(dev); i++) {
+		usleep(10000);
+	}
+	assert_false(virtio_dev_is_connected(dev));
+	vq = virtio_dev_vq(dev, 0);
+	/* with `reconnect` a waiting queue thread sees a timeout, never -ENOTCONN */
+	assert_int_equal(virtio_vq_wait(vq, 30), -ETIMEDOUT);
+
+	/* no backend for 200 ms: the reconnect gives up with the last error */
+	t0 = util_now_us();
+	assert_int_equal(virtio_dev_reconnect(dev, 200), -ENOENT);
+	assert_true(util_now_us() - t0 >= 190000);
+	assert_int_equal(virtio_dev_reconnects(dev), 0);
+
+	/* the old backend had completed 5 requests on queue 0 */
+	virtio_vq_rings(vq, &d, &a, &u);
+	((struct vring_used *)u)->idx = 5;
+	fb_start(&fb2, FB_GOOD);
+	assert_int_equal(virtio_dev_reconnect(dev, 2000), 0);
+	assert_true(virtio_dev_is_connected(dev));
+	assert_int_equal(virtio_dev_reconnects(dev), 1);
+	assert_int_equal(virtio_dev_num_queues(dev), 2);
+	/* each vring was kicked after the restart */
+	assert_int_equal(read(virtio_vq_kick_fd(vq), &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	assert_true(cnt >= 1);
+	virtio_dev_destroy(dev);
+	fb_stop(&fb2);
+	assert_int_equal(fb2.reqs[0], VHOST_USER_GET_FEATURES);
+	assert_int_equal(fb2.inflight_gets, 0);
+	assert_int_equal(fb2.inflight_set_fds, 1);
+	assert_int_equal(fb2.mem_fds, 1);
+	assert_int_equal(fb2.kick_fds, 2);
+	assert_int_equal(fb2.call_fds, 2);
+	assert_int_equal(fb2.vring_base[0], 5);
+	assert_int_equal(fb2.vring_base[1], 0);
+	assert_true(fb2.status & 0x4);
 }
 
 static void
@@ -632,6 +716,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_connect_start_stop),
+		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_too_many_queues),
 		cmocka_unit_test(test_packed_not_offered),
 		cmocka_unit_test(test_no_version_1),

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# vhostd killed (SIGKILL) and restarted under load, lib/virtio reconnecting:
+# vhost-perf --verify --reconnect runs randrw over an aio bdev (a file, so
+# acknowledged writes survive the kill) while vhostd is killed with -9 at
+# random moments and restarted with the same --state file VHD_KILLS times
+# (default 5). The client keeps its guest memory, rings and inflight region,
+# reconnects, and the new daemon resubmits what was in flight. Pass: vhost-perf
+# exits 0 with 0 I/O errors, 0 mismatches (including the final read-back of
+# the whole region) and one reconnect per kill. Split and packed rings:
+# VHD_RINGS="split packed" (default split).
+. "$(dirname "$0")/../lib/daemon.sh"
+set -u
+[ -x /usr/bin/python3 ] && export PATH=/usr/bin:$PATH
+case ${BUILD:-build} in
+/*) VPERF=$BUILD/app/vhost-perf/vhost-perf ;;
+*) VPERF=$VHD_TOP/${BUILD:-build}/app/vhost-perf/vhost-perf ;;
+esac
+[ -x "$VPERF" ] || vhd_skip "vhost-perf not built (run make)"
+kills=${VHD_KILLS:-5}
+rings=${VHD_RINGS:-split}
+
+[ -x "$VHD_BIN" ] || vhd_skip "$VHD_BIN not built (run make)"
+VHD_DIR=$(mktemp -d /tmp/vhd-test-XXXXXX)
+VHD_SOCK=$VHD_DIR/vhostd.sock
+trap vhd_cleanup EXIT
+state=$VHD_DIR/state.json
+log=$VHD_DIR/vhostd.log
+
+# Start (or restart) vhostd in the same directory with the same state file;
+# ready when its log says so (cheaper than an rpc.py call on a loaded machine).
+starts=0
+daemon_start() {
+	(cd "$VHD_DIR" && exec ${VHD_WRAPPER:-} "$VHD_BIN" -r "$VHD_SOCK" -S "$VHD_DIR" -m 0x1 \
+		--state "$state") >>"$log" 2>&1 &
+	VHD_PID=$!
+	starts=$((starts + 1))
+	local i
+	for i in $(seq 1 600); do
+		kill -0 "$VHD_PID" 2>/dev/null || vhd_fail "vhostd exited during start-up"
+		[ "$(grep -c 'vhostd v[0-9.]* ready' "$log")" -ge $starts ] && return 0
+		sleep 0.05
+	done
+	vhd_fail "vhostd did not come back"
+}
+
+daemon_start
+truncate -s 64M "$VHD_DIR/disk.img"
+vhd_rpc call bdev_aio_create "{\"name\":\"aio0\",\"filename\":\"$VHD_DIR/disk.img\",\"block_size\":512}" \
+	>/dev/null || vhd_fail "bdev_aio_create"
+vhd_rpc call vhost_create_blk_controller '{"ctrlr":"rc.split","dev_name":"aio0"}' >/dev/null ||
+	vhd_fail "split controller"
+[ -s "$state" ] || vhd_fail "no state file written"
+
+for ring in $rings; do
+	flag=
+	if [ "$ring" = packed ]; then
+		flag=--packed
+		vhd_rpc call vhost_delete_controller '{"ctrlr":"rc.split"}' >/dev/null || vhd_fail "delete split"
+		vhd_rpc call vhost_create_blk_controller '{"ctrlr":"rc.packed","dev_name":"aio0","packed_ring":true}' \
+			>/dev/null || vhd_fail "packed controller"
+	fi
+	# runs until SIGINT after the last kill, then reads the whole region back
+	timeout -s KILL 150 "$VPERF" -s "$VHD_DIR/rc.$ring" $flag --queues 2 -w randrw -q 16 \
+		-T 100 --verify --size 4M --reconnect --reconnect-timeout-ms 15000 ${VHD_PERF_ARGS:-} \
+		>"$VHD_DIR/perf.$ring.log" 2>&1 &
+	perf_pid=$!
+	sleep 0.5
+	for k in $(seq 1 "$kills"); do
+		# a random moment in the next 0.2-1.0 s (the first kill may hit the prefill)
+		sleep "0.$((RANDOM % 8 + 2))"
+		kill -0 $perf_pid 2>/dev/null || vhd_fail "$ring: vhost-perf ended early: $(cat "$VHD_DIR/perf.$ring.log")"
+		kill -KILL "$VHD_PID"
+		wait "$VHD_PID" 2>/dev/null
+		daemon_start
+		echo "$(date +%T.%N | cut -c1-12) $ring: kill $k: vhostd restarted (pid $VHD_PID)"
+		# let the client reconnect and do some I/O before the next kill
+		for i in $(seq 1 100); do
+			[ "$(grep -c 'reconnected' "$VHD_DIR/perf.$ring.log")" -ge "$k" ] && break
+			kill -0 $perf_pid 2>/dev/null || break
+			sleep 0.05
+		done
+	done
+	sleep 0.5
+	kill -INT $perf_pid 2>/dev/null
+	wait $perf_pid
+	rc=$?
+	cat "$VHD_DIR/perf.$ring.log"
+	[ $rc -eq 0 ] || vhd_fail "$ring: vhost-perf exited $rc"
+	n=$(grep -c 'reconnected' "$VHD_DIR/perf.$ring.log")
+	[ "$n" -eq "$kills" ] || vhd_fail "$ring: $n reconnects for $kills kills"
+	grep -q "reconnects=$kills" "$VHD_DIR/perf.$ring.log" || vhd_fail "$ring: summary has no reconnects=$kills"
+	grep -qE '^total .* 0 +0$' "$VHD_DIR/perf.$ring.log" || vhd_fail "$ring: errors or mismatches"
+	echo "$ring: $kills kills, $n reconnects, 0 errors, 0 mismatches"
+done
+kill -0 "$VHD_PID" || vhd_fail "vhostd died"
+[ -n "${VHD_VERBOSE:-}" ] && cat "$log"
+echo PASS
