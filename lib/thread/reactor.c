@@ -48,6 +48,7 @@ struct reactor {
 	int			epfd;
 	int			tfd;
 	bool			timer_armed;
+	uint64_t		timer_at_us;	/* deadline the timerfd is armed for */
 
 	TAILQ_HEAD(, thread)	threads;	/* touched by the reactor; changes under lock */
 	uint32_t		nthreads;	/* placed here, including pending */
@@ -206,6 +207,8 @@ reactor_dispatch(struct reactor *r, struct epoll_event *ev, int n)
 			if (read(r->tfd, &v, sizeof(v)) < 0) {
 				/* EAGAIN: already drained. */
 			}
+			/* One-shot: it fired, so it is disarmed. */
+			r->timer_armed = false;
 		} else if (thread_run_interrupts(ev[i].data.ptr) == POLLER_BUSY) {
 			rc = POLLER_BUSY;
 		}
@@ -214,11 +217,19 @@ reactor_dispatch(struct reactor *r, struct epoll_event *ev, int n)
 }
 
 static void
-reactor_arm_timer(struct reactor *r, bool arm, uint64_t delta_us)
+reactor_arm_timer(struct reactor *r, bool arm, uint64_t at_us, uint64_t delta_us)
 {
 	struct itimerspec its;
 
 	if (!arm && !r->timer_armed) {
+		return;
+	}
+	/*
+	 * Still armed for the same deadline and not fired yet (a fired timer
+	 * is drained by reactor_dispatch(), which clears timer_armed): leave
+	 * it, so that sleeping between sparse requests costs no syscall here.
+	 */
+	if (arm && r->timer_armed && r->timer_at_us == at_us) {
 		return;
 	}
 	memset(&its, 0, sizeof(its));
@@ -233,6 +244,7 @@ reactor_arm_timer(struct reactor *r, bool arm, uint64_t delta_us)
 		VHD_ERRLOG("reactor %u: timerfd_settime: %s\n", r->lcore, strerror(errno));
 	}
 	r->timer_armed = arm;
+	r->timer_at_us = at_us;
 }
 
 /* Returns -1 if the sleep was cancelled, else POLLER_BUSY/IDLE of what woke it. */
@@ -268,9 +280,9 @@ reactor_sleep(struct reactor *r)
 		if (next <= now_us) {
 			goto cancel;
 		}
-		reactor_arm_timer(r, true, next - now_us);
+		reactor_arm_timer(r, true, next, next - now_us);
 	} else {
-		reactor_arm_timer(r, false, 0);
+		reactor_arm_timer(r, false, 0, 0);
 	}
 
 	__atomic_store_n(&r->in_interrupt, true, __ATOMIC_RELAXED);
@@ -320,15 +332,44 @@ reactor_finish_exiting(struct reactor *r)
 	} while (any && now < end);
 }
 
+/*
+ * Adaptive mode: how long to keep polling after the last busy iteration. The
+ * reactor keeps a moving average of the idle gaps that end in work (from the
+ * end of one busy iteration to the start of the next, sleeps included). Dense
+ * work (gaps below THREAD_ADAPTIVE_SPARSE_US: back-to-back requests, a
+ * queue-depth-1 client waiting for each completion) keeps the long spell, so
+ * latency is the poll-mode latency; sparse work (a fixed low rate, a slow disk)
+ * gets the short spell and the reactor sleeps between requests, because one
+ * wake-up costs less CPU than polling through the gap.
+ */
+static uint64_t
+reactor_adaptive_spell(uint64_t gap_avg, uint64_t idle_ticks, uint64_t sparse_ticks,
+		       uint64_t spell_ticks)
+{
+	return gap_avg > sparse_ticks ? spell_ticks : idle_ticks;
+}
+
+static uint64_t
+reactor_gap_update(uint64_t gap_avg, uint64_t gap, uint64_t cap)
+{
+	/* A capped sample: one long sleep must not outweigh many short gaps. */
+	gap = VHD_MIN(gap, cap);
+	return gap_avg - gap_avg / THREAD_ADAPTIVE_GAP_WEIGHT + gap / THREAD_ADAPTIVE_GAP_WEIGHT;
+}
+
 static void
 reactor_run(struct reactor *r)
 {
 	struct epoll_event ev[REACTOR_EPOLL_BATCH];
-	uint64_t now, last, last_busy, last_fd;
-	const uint64_t fd_check_ticks = THREAD_FD_CHECK_US * (util_get_ticks_hz() / 1000000);
-	const uint64_t idle_ticks = THREAD_ADAPTIVE_IDLE_US * (util_get_ticks_hz() / 1000000);
+	uint64_t now, last, last_busy, last_fd, gap_avg = 0;
+	const uint64_t tpu = util_get_ticks_hz() / 1000000;
+	const uint64_t fd_check_ticks = THREAD_FD_CHECK_US * tpu;
+	const uint64_t idle_ticks = THREAD_ADAPTIVE_IDLE_US * tpu;
+	const uint64_t sparse_ticks = THREAD_ADAPTIVE_SPARSE_US * tpu;
+	const uint64_t spell_ticks = THREAD_ADAPTIVE_SPELL_NS * tpu / 1000;
+	const uint64_t gap_cap = THREAD_ADAPTIVE_GAP_CAP_US * tpu;
 	struct thread *t, *tmp;
-	bool busy;
+	bool busy, was_busy = false;
 	int n, rc;
 
 	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELAXED);
@@ -360,16 +401,22 @@ reactor_run(struct reactor *r)
 		if (busy) {
 			__atomic_store_n(&r->busy_ticks, r->busy_ticks + (now - last),
 					 __ATOMIC_RELAXED);
+			/* The idle gap ended when this iteration started (`last`). */
+			gap_avg = reactor_gap_update(gap_avg, was_busy ? 0 : last - last_busy,
+						     gap_cap);
 			last_busy = now;
 		} else {
 			__atomic_store_n(&r->idle_ticks, r->idle_ticks + (now - last),
 					 __ATOMIC_RELAXED);
 		}
+		was_busy = busy;
 		last = now;
 		if (busy || g_reactor_mode == REACTOR_MODE_POLL) {
 			continue;
 		}
-		if (g_reactor_mode == REACTOR_MODE_ADAPTIVE && now - last_busy < idle_ticks) {
+		if (g_reactor_mode == REACTOR_MODE_ADAPTIVE &&
+		    now - last_busy < reactor_adaptive_spell(gap_avg, idle_ticks, sparse_ticks,
+							     spell_ticks)) {
 			continue;
 		}
 		rc = reactor_sleep(r);
@@ -377,7 +424,9 @@ reactor_run(struct reactor *r)
 			/* Time asleep is neither busy nor idle. */
 			last = last_fd = util_get_ticks();
 			if (rc == POLLER_BUSY) {
+				gap_avg = reactor_gap_update(gap_avg, last - last_busy, gap_cap);
 				last_busy = last;
+				was_busy = true;
 			}
 		}
 	}

@@ -17,5 +17,19 @@
  * the last *busy* iteration, so an idle wake-up goes straight back to sleep).
  */
 #define THREAD_ADAPTIVE_IDLE_US 1000
+/*
+ * ... unless the work is sparse: when the moving average of the idle gaps
+ * that end in work exceeds THREAD_ADAPTIVE_SPARSE_US, it polls only
+ * THREAD_ADAPTIVE_SPELL_NS after each busy iteration and then sleeps (a
+ * wake-up costs less than polling through such a gap). The spell still
+ * catches a queue-depth-1 client's next request (~1 us after the completion),
+ * so such a client keeps poll-mode latency. The average weighs each gap 1/8,
+ * capped at THREAD_ADAPTIVE_GAP_CAP_US so one long sleep does not outweigh
+ * many short gaps.
+ */
+#define THREAD_ADAPTIVE_SPARSE_US 5
+#define THREAD_ADAPTIVE_SPELL_NS 2000
+#define THREAD_ADAPTIVE_GAP_CAP_US 16
+#define THREAD_ADAPTIVE_GAP_WEIGHT 8
 
 #endif /* VHOSTD_THREAD_INTERNAL_H */

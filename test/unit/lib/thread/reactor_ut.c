@@ -615,6 +615,105 @@ test_reactor_adaptive_busy_then_sleep(void **state)
 	stop_reactors();
 }
 
+/* ---- adaptive: sparse work sleeps between requests, dense work keeps polling --------------- */
+
+#define SPARSE_MSGS	400
+#define SPARSE_GAP_US	100
+
+static uint32_t g_sparse_runs;
+
+static void
+sparse_msg(void *ctx)
+{
+	__atomic_fetch_add(&g_sparse_runs, 1, __ATOMIC_RELAXED);
+}
+
+static bool
+sparse_all_ran(void *ctx)
+{
+	return __atomic_load_n(&g_sparse_runs, __ATOMIC_RELAXED) == *(uint32_t *)ctx;
+}
+
+/* A message ping-pong between the two reactors: each side answers at once (dense). */
+static uint32_t g_pp_left;
+static struct thread *g_pp_a, *g_pp_b;
+
+static void pp_to_a(void *ctx);
+
+static void
+pp_to_b(void *ctx)
+{
+	if (__atomic_sub_fetch(&g_pp_left, 1, __ATOMIC_RELAXED) > 0) {
+		thread_send_msg(g_pp_a, pp_to_a, NULL);
+	}
+}
+
+static void
+pp_to_a(void *ctx)
+{
+	thread_send_msg(g_pp_b, pp_to_b, NULL);
+}
+
+static bool
+pp_done(void *ctx)
+{
+	return __atomic_load_n(&g_pp_left, __ATOMIC_RELAXED) == 0;
+}
+
+static void
+test_reactor_adaptive_sparse_sleeps(void **state)
+{
+	struct reactor_stats st[2];
+	struct thread *b;
+	uint64_t sleeps0, t0, awake0;
+	uint32_t i, n = SPARSE_MSGS;
+	double cpu;
+
+	if (!g_have_two_cpus) {
+		skip();
+	}
+	start_reactors(REACTOR_MODE_ADAPTIVE);
+	g_pp_a = create_on("a", 0);
+	b = g_pp_b = create_on("b", 1);
+	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
+
+	/*
+	 * One message every 100 us: far apart, so reactor 1 sleeps between
+	 * them (the 1 ms idle spell alone would keep it polling throughout).
+	 * Asserted loosely: on a loaded machine messages may bunch up.
+	 */
+	__atomic_store_n(&g_sparse_runs, 0, __ATOMIC_RELAXED);
+	get_stats(st);
+	sleeps0 = st[1].sleeps;
+	awake0 = st[1].busy_ticks + st[1].idle_ticks;
+	t0 = process_cpu_ns();
+	for (i = 0; i < n; i++) {
+		assert_int_equal(thread_send_msg(b, sparse_msg, NULL), 0);
+		usleep(SPARSE_GAP_US);
+	}
+	assert_true(wait_until(sparse_all_ran, &n, WAIT_MS));
+	cpu = (double)(process_cpu_ns() - t0) / 1e3 / n;
+	get_stats(st);
+	print_message("adaptive mode, a message every %u us: %" PRIu64 " sleeps for %u messages, "
+		      "reactor awake %.1f us per message, process cpu %.1f us per message "
+		      "(sender included)\n", SPARSE_GAP_US, st[1].sleeps - sleeps0, n,
+		      (double)(st[1].busy_ticks + st[1].idle_ticks - awake0) / 1e3 / n, cpu);
+	assert_true(st[1].sleeps - sleeps0 >= n / 4);
+
+	/* Dense: an immediate ping-pong does not sleep between its messages. */
+	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
+	get_stats(st);
+	sleeps0 = st[0].sleeps + st[1].sleeps;
+	__atomic_store_n(&g_pp_left, 20000, __ATOMIC_RELAXED);
+	assert_int_equal(thread_send_msg(g_pp_b, pp_to_b, NULL), 0);
+	assert_true(wait_until(pp_done, NULL, WAIT_MS));
+	get_stats(st);
+	print_message("adaptive mode, 20000 ping-pong messages: %" PRIu64 " sleeps\n",
+		      st[0].sleeps + st[1].sleeps - sleeps0);
+	assert_true(st[0].sleeps + st[1].sleeps - sleeps0 < 2000);
+	stop_reactors();
+}
+
 static void
 test_reactor_poll_mode_fds(void **state)
 {
@@ -822,6 +921,7 @@ main(void)
 		cmocka_unit_test_teardown(test_reactor_interrupt_sleeps_and_wakes, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_adaptive_idle, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_adaptive_busy_then_sleep, teardown_reactors),
+		cmocka_unit_test_teardown(test_reactor_adaptive_sparse_sleeps, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_poll_mode_fds, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_thread_from_thread, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_io_channels_across_reactors,
