@@ -48,6 +48,7 @@ struct bench {
 	bool			stopping;
 	uint32_t		inflight;
 	uint64_t		done;
+	uint64_t		total_done;	/* warm-up included */
 	uint64_t		errors;
 	uint64_t		hist[HIST_BUCKETS];
 	double			ns_per_tick;
@@ -157,6 +158,7 @@ bench_done(struct bdev_io *io, bool success, void *arg)
 		b->errors++;
 	}
 	b->done++;
+	b->total_done++;
 	if (!b->stopping) {
 		bench_submit(t);
 	}
@@ -209,11 +211,18 @@ bench_finish(struct bench *b)
 {
 	uint32_t i;
 
+	struct reactor_stats st;
+
+	/* Sleeps of the reactor per I/O (interrupt/adaptive modes), whole run. */
+	if (reactors_get_stats(&st, 1) != 1) {
+		st.sleeps = 0;
+	}
 	printf("bdev_bench backend=%s rw=%s bs=%u qd=%u iops=%.0f p50_us=%.2f p99_us=%.2f "
-	       "errors=%llu\n", b->backend, b->rw, b->bs, b->qd,
+	       "errors=%llu sleeps_per_io=%.2f\n", b->backend, b->rw, b->bs, b->qd,
 	       b->elapsed > 0 ? (double)b->measured / b->elapsed : 0.0,
 	       hist_percentile(b, 50) / 1000.0, hist_percentile(b, 99) / 1000.0,
-	       (unsigned long long)b->errors);
+	       (unsigned long long)b->errors,
+	       b->total_done > 0 ? (double)st.sleeps / (double)b->total_done : 0.0);
 	fflush(stdout);
 	io_channel_put(b->ch);
 	bdev_close(b->desc);

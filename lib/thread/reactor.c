@@ -209,7 +209,7 @@ reactor_dispatch(struct reactor *r, struct epoll_event *ev, int n)
 			}
 			/* One-shot: it fired, so it is disarmed. */
 			r->timer_armed = false;
-		} else if (thread_run_interrupts(ev[i].data.ptr) == POLLER_BUSY) {
+		} else if (thread_run_interrupts(ev[i].data.ptr, true) == POLLER_BUSY) {
 			rc = POLLER_BUSY;
 		}
 	}

@@ -137,8 +137,12 @@ thread_state(const struct thread *t)
 uint64_t thread_clock_us(void);
 /* thread_poll() taking the start time in *ticks and returning the end time there. */
 int thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks);
-/* Run the thread's ready fd handlers (epoll_wait 0). POLLER_BUSY if any did work. */
-int thread_run_interrupts(struct thread *t);
+/*
+ * Run the thread's ready fd handlers (epoll_wait 0). POLLER_BUSY if any did
+ * work. `ready`: the caller saw the thread's epoll fd ready, so a thread with
+ * a single fd runs its handler without the epoll_wait().
+ */
+int thread_run_interrupts(struct thread *t, bool ready);
 /* Call the sleep_cbs; false if one of them cancels the sleep. */
 bool thread_sleep_check(struct thread *t);
 /* Expiry of the earliest running timed poller. */
