@@ -456,7 +456,12 @@ blk_vq_resubmit(struct vhost_session *s, struct vhost_session_vq *svq, uint16_t 
 	int rc;
 
 	elem.iov = bvq->spare;
-	rc = vhost_vq_pop_head(&svq->vq, head, &elem, BLK_IOV_MAX);
+	/* Split: head is the descriptor head; packed: the inflight entry. */
+	if (svq->vq.packed) {
+		rc = vhost_vq_pop_inflight_packed(&svq->vq, head, &elem, BLK_IOV_MAX);
+	} else {
+		rc = vhost_vq_pop_head(&svq->vq, head, &elem, BLK_IOV_MAX);
+	}
 	if (rc == 0 || rc == -EPROTO || rc == -EINVAL) {
 		return rc;
 	}

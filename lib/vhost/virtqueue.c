@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -280,16 +281,18 @@ vq_packed_desc_is_avail(uint16_t flags, bool wrap)
 	return !!(flags & PACKED_DESC_F_AVAIL) == wrap && !!(flags & PACKED_DESC_F_USED) != wrap;
 }
 
+/* Parse ndesc descriptors from ring[slot] on (wrapping at ring_size): the ring itself,
+ * or the copies an inflight entry kept. */
 static int
-vq_packed_parse(struct vhost_vq *vq, uint16_t slot, uint16_t ndesc, struct vhost_vq_elem *elem,
-		uint16_t iov_max)
+vq_packed_parse(struct vhost_vq *vq, const struct vring_packed_desc *ring, uint16_t ring_size,
+		uint16_t slot, uint16_t ndesc, struct vhost_vq_elem *elem, uint16_t iov_max)
 {
 	uint64_t in_len = 0;
 	uint16_t n;
 	int rc;
 
 	for (n = 0; n < ndesc; n++) {
-		const struct vring_packed_desc *d = &vq->desc_packed[slot];
+		const struct vring_packed_desc *d = &ring[slot];
 		uint64_t addr = vq_read_once(&d->addr);
 		uint32_t len = vq_read_once(&d->len);
 		uint16_t flags = vq_read_once(&d->flags);
@@ -329,7 +332,7 @@ vq_packed_parse(struct vhost_vq *vq, uint16_t slot, uint16_t ndesc, struct vhost
 		if (rc != 0) {
 			return rc;
 		}
-		if (++slot == vq->size) {
+		if (++slot == ring_size) {
 			slot = 0;
 		}
 	}
@@ -391,8 +394,61 @@ vq_packed_pop(struct vhost_vq *vq, struct vhost_vq_elem *elem, uint16_t iov_max)
 		vq->inflight->set_packed(vq->inflight_ctx, head, last, &elem->inflight_entry);
 	}
 	vq->inflight_cnt++;
-	rc = vq_packed_parse(vq, head, ndesc, elem, iov_max);
+	rc = vq_packed_parse(vq, vq->desc_packed, vq->size, head, ndesc, elem, iov_max);
 	return rc == 0 ? 1 : rc;
+}
+
+int
+vhost_vq_pop_inflight_packed(struct vhost_vq *vq, uint16_t entry, struct vhost_vq_elem *elem,
+			     uint16_t iov_max)
+{
+	struct vring_packed_desc local[16], *descs = local;
+	uint16_t id;
+	int n, rc;
+
+	if (vq->broken || !vq->packed || vq->inflight == NULL ||
+	    vq->inflight->get_packed == NULL) {
+		return vq->broken ? 0 : -EINVAL;
+	}
+	n = vq->inflight->get_packed(vq->inflight_ctx, entry, descs, VHD_COUNTOF(local));
+	if (n > (int)VHD_COUNTOF(local) && n <= vq->size) {
+		descs = calloc((size_t)n, sizeof(*descs));
+		if (descs == NULL) {
+			vq_mark_broken(vq, "no memory to resubmit an inflight request");
+			return -EPROTO;
+		}
+		n = vq->inflight->get_packed(vq->inflight_ctx, entry, descs, (uint16_t)n);
+	}
+	if (n <= 0 || n > vq->size) {
+		rc = -EPROTO;
+		vq_mark_broken(vq, "inflight entry unreadable");
+		goto out;
+	}
+	/* The buffer id is in the chain's last descriptor. */
+	id = descs[n - 1].id;
+	if (id >= vq->size) {
+		rc = -EPROTO;
+		vq_mark_broken(vq, "inflight buffer id out of range");
+		goto out;
+	}
+	/* The ring restarts at the last used slot: the chain took n slots after it. */
+	vq->last_avail_idx += n;
+	if (vq->last_avail_idx >= vq->size) {
+		vq->last_avail_idx -= vq->size;
+		vq->avail_wrap = !vq->avail_wrap;
+	}
+	vq_elem_reset(elem);
+	elem->id = id;
+	elem->ndesc = (uint16_t)n;
+	elem->inflight_entry = entry;
+	vq->inflight_cnt++;
+	rc = vq_packed_parse(vq, descs, (uint16_t)n, 0, (uint16_t)n, elem, iov_max);
+	rc = rc == 0 ? 1 : rc;
+out:
+	if (descs != local) {
+		free(descs);
+	}
+	return rc;
 }
 
 int

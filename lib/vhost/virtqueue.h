@@ -56,6 +56,11 @@ struct vhost_vq_inflight_ops {
 	void	(*set_packed)(void *ctx, uint16_t head, uint16_t last, uint16_t *inflight_entry);
 	void	(*last_packed)(void *ctx, uint16_t inflight_entry);
 	void	(*clr_packed)(void *ctx, uint16_t inflight_entry);
+	/* The number of descriptors an inflight entry recorded (its chain, > 0), the
+	 * first min(that, max) copied into descs in chain order; or a negative errno.
+	 * For packed resubmission. */
+	int	(*get_packed)(void *ctx, uint16_t inflight_entry, struct vring_packed_desc *descs,
+			      uint16_t max);
 };
 
 struct vhost_vq {
@@ -134,6 +139,15 @@ int vhost_vq_pop(struct vhost_vq *vq, struct vhost_vq_elem *elem, uint16_t iov_m
 /* Split only: parse the chain at `head` (inflight resubmission). Same returns as pop. */
 int vhost_vq_pop_head(struct vhost_vq *vq, uint16_t head, struct vhost_vq_elem *elem,
 		      uint16_t iov_max);
+/*
+ * Packed only: the request a previous backend left in flight in inflight entry
+ * `entry` (rebuilt from the entry's descriptor copies, inflight->get_packed),
+ * after a restart whose ring position is the last used slot: advances the
+ * avail position past the chain. Same returns as pop, plus -EINVAL (split, or
+ * no get_packed).
+ */
+int vhost_vq_pop_inflight_packed(struct vhost_vq *vq, uint16_t entry, struct vhost_vq_elem *elem,
+				 uint16_t iov_max);
 /* True if the guest made new requests available. */
 bool vhost_vq_has_avail(const struct vhost_vq *vq);
 

@@ -765,6 +765,160 @@ test_packed_indirect(void **state)
 	assert_false(g_vq.broken);
 }
 
+/* A fake inflight region for packed resubmission: entry -> its descriptor copies. */
+static struct vring_packed_desc g_inf_desc[32];
+static int g_inf_num;		/* what get_packed reports: > 0 chain length, < 0 error */
+static uint16_t g_inf_entry, g_inf_clr_entry, g_inf_last_entry;
+static int g_inf_calls;
+
+static int
+ut_get_packed(void *ctx, uint16_t entry, struct vring_packed_desc *descs, uint16_t max)
+{
+	int i;
+
+	g_inf_calls++;
+	g_inf_entry = entry;
+	for (i = 0; i < g_inf_num && i < max; i++) {
+		descs[i] = g_inf_desc[i];
+	}
+	return g_inf_num;
+}
+
+static void
+ut_last_packed(void *ctx, uint16_t entry)
+{
+	g_inf_last_entry = entry;
+}
+
+static void
+ut_clr_packed(void *ctx, uint16_t entry)
+{
+	g_inf_clr_entry = entry;
+}
+
+static const struct vhost_vq_inflight_ops g_ut_inflight_packed = {
+	.last_packed = ut_last_packed,
+	.clr_packed = ut_clr_packed,
+	.get_packed = ut_get_packed,
+};
+
+static void
+test_packed_inflight_resubmit(void **state)
+{
+	/* A 3-descriptor chain recorded in entry 4 (id in the last one), resubmitted
+	 * after a restart at used slot 6 (wrap set): avail moves to slot 1, wrap clear. */
+	g_inf_desc[0] = (struct vring_packed_desc){0x10000, 16, 9, VRING_DESC_F_NEXT};
+	g_inf_desc[1] = (struct vring_packed_desc){0x10100, 512, 9,
+						   VRING_DESC_F_NEXT | VRING_DESC_F_WRITE};
+	g_inf_desc[2] = (struct vring_packed_desc){0x10400, 1, 5, VRING_DESC_F_WRITE};
+	g_inf_num = 3;
+	g_vq.inflight = &g_ut_inflight_packed;
+	g_vq.last_avail_idx = g_vq.last_used_idx = 6;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 4, &g_elem, 16), 1);
+	assert_int_equal(g_inf_entry, 4);
+	assert_int_equal(g_elem.id, 5);
+	assert_int_equal(g_elem.ndesc, 3);
+	assert_int_equal(g_elem.inflight_entry, 4);
+	assert_int_equal(g_elem.iovcnt, 3);
+	assert_int_equal(g_elem.out_cnt, 1);
+	assert_int_equal(g_elem.in_len, 513);
+	assert_int_equal(g_vq.last_avail_idx, 1);
+	assert_false(g_vq.avail_wrap);
+	assert_int_equal(g_vq.inflight_cnt, 1);
+	/* Its completion goes to the used slot the ring restarted at, and clears the entry. */
+	vhost_vq_push(&g_vq, &g_elem, 513);
+	assert_int_equal(g_pdesc[6].id, 5);
+	assert_int_equal(g_pdesc[6].len, 513);
+	assert_int_equal(g_inf_last_entry, 4);
+	assert_int_equal(g_inf_clr_entry, 4);
+	assert_int_equal(g_vq.last_used_idx, 1);
+	assert_false(g_vq.used_wrap);
+	assert_int_equal(g_vq.inflight_cnt, 0);
+	assert_false(g_vq.broken);
+}
+
+static void
+test_packed_inflight_resubmit_indirect_and_long(void **state)
+{
+	struct vring_packed_desc *t = (struct vring_packed_desc *)(g_guest + 0x8000 + 0x300);
+	struct iovec iov[32];
+	struct vhost_vq_elem elem = {.iov = iov};
+	int i;
+
+	g_vq.inflight = &g_ut_inflight_packed;
+	/* One indirect descriptor: the table is read from guest memory. */
+	t[0] = (struct vring_packed_desc){0x10000, 16, 0, 0};
+	t[1] = (struct vring_packed_desc){0x10100, 8, 0, VRING_DESC_F_WRITE};
+	g_inf_desc[0] = (struct vring_packed_desc){0x100300, 2 * 16, 3, VRING_DESC_F_INDIRECT};
+	g_inf_num = 1;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), 1);
+	assert_int_equal(g_elem.id, 3);
+	assert_int_equal(g_elem.ndesc, 1);
+	assert_int_equal(g_elem.iovcnt, 2);
+	assert_int_equal(g_vq.last_avail_idx, 1);
+
+	/* A chain longer than the on-stack copy (16) in a 32-entry ring: copied to the heap. */
+	g_vq.size = 32;
+	g_vq.last_avail_idx = 30;
+	g_vq.avail_wrap = true;
+	for (i = 0; i < 20; i++) {
+		g_inf_desc[i] = (struct vring_packed_desc){0x10000 + i * 16, 16, 7,
+							   i < 19 ? VRING_DESC_F_NEXT : 0};
+	}
+	g_inf_num = 20;
+	g_inf_calls = 0;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 17, &elem, 32), 1);
+	assert_int_equal(g_inf_calls, 2);
+	assert_int_equal(elem.id, 7);
+	assert_int_equal(elem.ndesc, 20);
+	assert_int_equal(elem.iovcnt, 20);
+	assert_int_equal(g_vq.last_avail_idx, 18);
+	assert_false(g_vq.avail_wrap);
+	/* A bad buffer in the chain fails the request, not the ring; the slots are consumed. */
+	g_inf_desc[2].addr = 0x18000;
+	g_inf_num = 3;
+	g_inf_desc[2].flags = 0;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 1, &elem, 32), -EIO);
+	assert_int_equal(elem.id, 7);
+	assert_int_equal(g_vq.last_avail_idx, 21);
+	assert_false(g_vq.broken);
+	g_vq.size = QSZ;
+}
+
+static void
+test_packed_inflight_resubmit_errors(void **state)
+{
+	/* Not packed, or no way to read the region: refused, nothing changes. */
+	g_vq.packed = false;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EINVAL);
+	g_vq.packed = true;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EINVAL);
+	g_vq.inflight = &g_ut_inflight;	/* split hooks only */
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EINVAL);
+	assert_false(g_vq.broken);
+
+	g_vq.inflight = &g_ut_inflight_packed;
+	/* Unreadable entry, empty chain, a chain longer than the ring: the ring breaks. */
+	g_inf_num = -ENOENT;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EPROTO);
+	assert_true(g_vq.broken);
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), 0);
+	g_vq.broken = false;
+	g_inf_num = 0;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EPROTO);
+	g_vq.broken = false;
+	g_inf_num = QSZ + 1;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EPROTO);
+	g_vq.broken = false;
+	/* Buffer id out of range. */
+	g_inf_desc[0] = (struct vring_packed_desc){0x10000, 16, QSZ, 0};
+	g_inf_num = 1;
+	assert_int_equal(vhost_vq_pop_inflight_packed(&g_vq, 0, &g_elem, 16), -EPROTO);
+	assert_true(g_vq.broken);
+	assert_int_equal(g_vq.last_avail_idx, 0);
+	assert_int_equal(g_vq.inflight_cnt, 0);
+}
+
 static void
 test_packed_bad_address_fails_request(void **state)
 {
@@ -934,6 +1088,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_packed_driver_event, ut_packed_setup,
 						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_packed_notify, ut_packed_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_packed_inflight_resubmit, ut_packed_setup,
+						ut_teardown),
+		cmocka_unit_test_setup_teardown(test_packed_inflight_resubmit_indirect_and_long,
+						ut_packed_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_packed_inflight_resubmit_errors,
+						ut_packed_setup, ut_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
