@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,7 +250,10 @@ vhost_eal_thread(void *arg)
 	argv[argc++] = "--file-prefix";
 	argv[argc++] = prefix;
 	argv[argc++] = "--log-level";
-	argv[argc++] = "lib.vhost.*:notice";
+	/* -L vhost with --log-level INFO or DEBUG also shows rte_vhost's own
+	 * per-message trace ("read message VHOST_USER_..."). */
+	argv[argc++] = log_get_flag("vhost") && log_get_level() >= LOG_LEVEL_INFO ?
+		       "lib.vhost.*:info" : "lib.vhost.*:notice";
 	argv[argc] = NULL;
 
 	stream = fopencookie(NULL, "w", log_fns);
@@ -577,6 +581,8 @@ struct vq_start_req {
 	uint16_t		last_used;
 	uint16_t		*resubmit;
 	uint16_t		resubmit_cnt;
+	int			callfd;		/* our dups; -1 once the queue took them */
+	int			kickfd;
 };
 
 static void
@@ -625,15 +631,58 @@ vhost_session_call(struct vhost_session *s, thread_msg_fn fn, void *ctx)
 	return rc;
 }
 
+/*
+ * A queue's call and kick fds are our own dups of rte_vhost's: rte_vhost closes its
+ * copy as soon as SET_VRING_CALL/KICK or GET_VRING_BASE is handled, which is before
+ * the controller thread hears of it. With a shared fd number, a completion signalled
+ * in that window went to a closed (or reused) fd and the guest never heard of it; with
+ * EVENT_IDX it then never would (the used_event it waits on had been passed).
+ */
+static int
+vhost_fd_dup(int fd)
+{
+	int nfd;
+
+	if (fd < 0) {
+		return -1;
+	}
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0) {
+		VHD_ERRLOG("vhost: cannot duplicate an eventfd: %s\n", strerror(errno));
+	}
+	return nfd;
+}
+
+static void
+vhost_fd_close(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+	}
+	*fd = -1;
+}
+
+static void
+vhost_session_vq_release_fds(struct vhost_session_vq *svq)
+{
+	if (svq->owns_fds) {
+		vhost_fd_close(&svq->vq.callfd);
+		vhost_fd_close(&svq->vq.kickfd);
+		svq->owns_fds = false;
+	}
+}
+
 static void
 vhost_session_vq_stop_one(struct vhost_session *s, struct vhost_session_vq *svq)
 {
 	if (!svq->started) {
+		vhost_session_vq_release_fds(svq);
 		return;
 	}
 	vhost_vq_flush_calls(&svq->vq, 0, true);
 	thread_interrupt_unregister(&svq->intr);
 	s->vdev->ops->vq_stop(s, svq);
+	vhost_session_vq_release_fds(svq);
 	svq->started = false;
 	svq->base_valid = true;
 }
@@ -679,6 +728,12 @@ vhost_session_start_vq_msg(void *ctx)
 	memset(vq, 0, sizeof(*vq));
 	svq->session = s;
 	svq->qid = req->qid;
+	/* The fds are the queue's from here on, started or not (stop_one closes them). */
+	vq->callfd = req->callfd;
+	vq->kickfd = req->kickfd;
+	req->callfd = -1;
+	req->kickfd = -1;
+	svq->owns_fds = true;
 	vq->size = req->vring.size;
 	vq->packed = s->features & (1ull << VHOST_F_RING_PACKED);
 	vq->event_idx = s->features & (1ull << VHOST_F_EVENT_IDX);
@@ -686,8 +741,6 @@ vhost_session_start_vq_msg(void *ctx)
 	vq->desc = req->vring.desc;
 	vq->avail = req->vring.avail;
 	vq->used = req->vring.used;
-	vq->callfd = req->vring.callfd;
-	vq->kickfd = req->vring.kickfd;
 	vq->mem = &s->mem;
 	if (vq->packed) {
 		vq->last_avail_idx = req->last_avail & 0x7fff;
@@ -706,11 +759,13 @@ vhost_session_start_vq_msg(void *ctx)
 	if (rc != 0) {
 		VHD_ERRLOG("%s: queue %u has an invalid ring (size %u)\n", s->name, req->qid,
 			   vq->size);
+		vhost_session_vq_release_fds(svq);
 		vhost_session_op_done(s, rc);
 		return;
 	}
 	rc = s->vdev->ops->vq_start(s, svq);
 	if (rc != 0) {
+		vhost_session_vq_release_fds(svq);
 		vhost_session_op_done(s, rc);
 		return;
 	}
@@ -822,7 +877,7 @@ vhost_session_stop(struct vhost_session *s)
 static int
 vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 {
-	struct vq_start_req req = {.s = s, .qid = qid};
+	struct vq_start_req req = {.s = s, .qid = qid, .callfd = -1, .kickfd = -1};
 	struct rte_vhost_ring_inflight inflight;
 	struct rte_vhost_memory *mem = NULL;
 	uint16_t resubmit[VHOST_VQ_MAX_SIZE > 1024 ? 1024 : VHOST_VQ_MAX_SIZE];
@@ -887,7 +942,17 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 			req.resubmit_cnt = (uint16_t)i;
 		}
 	}
+	req.callfd = vhost_fd_dup(req.vring.callfd);
+	req.kickfd = vhost_fd_dup(req.vring.kickfd);
+	if ((req.vring.callfd >= 0 && req.callfd < 0) || (req.vring.kickfd >= 0 && req.kickfd < 0)) {
+		vhost_fd_close(&req.callfd);
+		vhost_fd_close(&req.kickfd);
+		return -EMFILE;
+	}
 	rc = vhost_session_call(s, vhost_session_start_vq_msg, &req);
+	/* Not taken when the session could not start (or the thread is unreachable). */
+	vhost_fd_close(&req.callfd);
+	vhost_fd_close(&req.kickfd);
 	if (rc != 0) {
 		VHD_ERRLOG("%s: queue %u failed to start: %s\n", s->name, qid, strerror(-rc));
 	} else {
@@ -1000,9 +1065,21 @@ vhost_session_set_callfd_msg(void *ctx)
 {
 	struct vhost_session *s = ctx;
 	struct vq_callfd_req *req = s->op_ctx;
+	struct vhost_session_vq *svq = &s->vqs[req->qid];
 
-	if (s->vqs[req->qid].started) {
-		s->vqs[req->qid].vq.callfd = req->callfd;
+	if (svq->started && svq->owns_fds) {
+		vhost_fd_close(&svq->vq.callfd);
+		svq->vq.callfd = req->callfd;
+		req->callfd = -1;
+		/*
+		 * QEMU switches between its masked notifier and the guest's on MSI-X
+		 * (un)masking and checks the old one for a pending call without
+		 * waiting for us: a call made in between would be lost. A spurious one
+		 * is always allowed (virtio 1.2 2.7.10), so signal the new fd once.
+		 */
+		if (svq->vq.callfd >= 0) {
+			eventfd_write(svq->vq.callfd, 1);
+		}
 	}
 	vhost_session_op_done(s, 0);
 }
@@ -1041,9 +1118,10 @@ vhost_post_msg(int vid, void *_msg)
 			struct vq_callfd_req req = {.qid = qid, .callfd = -1};
 
 			if (rte_vhost_get_vhost_vring(vid, qid, &vring) == 0) {
-				req.callfd = vring.callfd;
+				req.callfd = vhost_fd_dup(vring.callfd);
 			}
 			vhost_session_call(s, vhost_session_set_callfd_msg, &req);
+			vhost_fd_close(&req.callfd);
 		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHU_SET_MEM_TABLE:

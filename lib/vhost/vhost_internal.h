@@ -59,6 +59,7 @@ struct vhost_session_vq {
 	uint16_t		qid;
 	bool			started;
 	bool			base_valid;	/* stopped: indexes to hand back to rte_vhost */
+	bool			owns_fds;	/* vq.callfd/kickfd are our dups: close them */
 	struct thread_interrupt	*intr;
 	void			*priv;		/* personality: per-queue task pool */
 };
