@@ -555,6 +555,38 @@ vq_inflight_clr_packed(void *ctx, uint16_t entry)
 	rte_vhost_clr_inflight_desc_packed(svq->session->vid, svq->qid, entry);
 }
 
+/* Packed resubmission: the descriptors rte_vhost copied into entry's chain of the region. */
+static int
+vq_inflight_get_packed(void *ctx, uint16_t entry, struct vring_packed_desc *descs, uint16_t max)
+{
+	struct vhost_session_vq *svq = ctx;
+	struct rte_vhost_ring_inflight inflight;
+	struct rte_vhost_inflight_info_packed *info;
+	uint16_t i, n, idx = entry;
+
+	if (rte_vhost_get_vhost_ring_inflight(svq->session->vid, svq->qid, &inflight) != 0 ||
+	    inflight.inflight_packed == NULL) {
+		return -ENOENT;
+	}
+	info = inflight.inflight_packed;
+	if (entry >= info->desc_num || info->desc[entry].num == 0 ||
+	    info->desc[entry].num > info->desc_num) {
+		return -EINVAL;
+	}
+	n = info->desc[entry].num;
+	for (i = 0; i < n && i < max; i++) {
+		if (idx >= info->desc_num) {
+			return -EINVAL;
+		}
+		descs[i].addr = info->desc[idx].addr;
+		descs[i].len = info->desc[idx].len;
+		descs[i].id = info->desc[idx].id;
+		descs[i].flags = info->desc[idx].flags;
+		idx = info->desc[idx].next;
+	}
+	return n;
+}
+
 static const struct vhost_vq_inflight_ops g_inflight_split_ops = {
 	.set_split = vq_inflight_set_split,
 	.last_split = vq_inflight_last_split,
@@ -565,6 +597,7 @@ static const struct vhost_vq_inflight_ops g_inflight_packed_ops = {
 	.set_packed = vq_inflight_set_packed,
 	.last_packed = vq_inflight_last_packed,
 	.clr_packed = vq_inflight_clr_packed,
+	.get_packed = vq_inflight_get_packed,
 };
 
 /* ---- start / stop, prepared on vhost-events, applied on the controller thread ----- */
@@ -781,12 +814,12 @@ vhost_session_start_vq_msg(void *ctx)
 				    s->name, req->qid);
 		}
 	}
-	/* Requests that were in flight when a previous backend went away (split only). */
-	if (!vq->packed && req->resubmit_cnt > 0 && s->vdev->ops->vq_resubmit != NULL) {
+	/* Requests that were in flight when a previous backend went away. */
+	if (req->resubmit_cnt > 0 && s->vdev->ops->vq_resubmit != NULL) {
 		uint16_t i;
 
-		VHD_NOTICELOG("%s: queue %u: resubmitting %u inflight requests\n", s->name,
-			      req->qid, req->resubmit_cnt);
+		VHD_NOTICELOG("%s: queue %u: resubmitting %u inflight requests (%s ring)\n",
+			      s->name, req->qid, req->resubmit_cnt, vq->packed ? "packed" : "split");
 		for (i = 0; i < req->resubmit_cnt; i++) {
 			s->vdev->ops->vq_resubmit(s, svq, req->resubmit[i]);
 		}
@@ -879,6 +912,7 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 {
 	struct vq_start_req req = {.s = s, .qid = qid, .callfd = -1, .kickfd = -1};
 	struct rte_vhost_ring_inflight inflight;
+	struct rte_vhost_resubmit_info *ri = NULL;
 	struct rte_vhost_memory *mem = NULL;
 	uint16_t resubmit[VHOST_VQ_MAX_SIZE > 1024 ? 1024 : VHOST_VQ_MAX_SIZE];
 	uint32_t i;
@@ -928,15 +962,20 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 	if (rte_vhost_get_vhost_ring_inflight(s->vid, qid, &inflight) == 0 &&
 	    inflight.inflight_split != NULL) {
 		req.has_inflight = true;
+		/* Packed: both positions restart at the last used slot; each request
+		 * resubmitted from its entry's copies moves avail past its chain. */
 		if (req.features & (1ull << VHOST_F_RING_PACKED)) {
 			rte_vhost_get_vring_base_from_inflight(s->vid, qid, &req.last_avail,
 							       &req.last_used);
-		} else if (inflight.resubmit_inflight != NULL &&
-			   inflight.resubmit_inflight->resubmit_num > 0) {
-			struct rte_vhost_resubmit_info *ri = inflight.resubmit_inflight;
-
+		}
+		if (inflight.resubmit_inflight != NULL &&
+		    inflight.resubmit_inflight->resubmit_num > 0) {
+			/* Split: heads; packed: entries. rte_vhost sorts the list newest
+			 * first (descending counter): resubmit oldest first, in the order
+			 * the guest made them. */
+			ri = inflight.resubmit_inflight;
 			for (i = 0; i < ri->resubmit_num && i < VHD_COUNTOF(resubmit); i++) {
-				resubmit[i] = ri->resubmit_list[i].index;
+				resubmit[i] = ri->resubmit_list[ri->resubmit_num - 1 - i].index;
 			}
 			req.resubmit = resubmit;
 			req.resubmit_cnt = (uint16_t)i;
@@ -957,6 +996,11 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 		VHD_ERRLOG("%s: queue %u failed to start: %s\n", s->name, qid, strerror(-rc));
 	} else {
 		s->vq_live[qid] = true;
+		/* rte_vhost keeps the list for the connection's life: a later start of
+		 * this queue (guest reset, queue restart) must not run them again. */
+		if (ri != NULL) {
+			ri->resubmit_num = 0;
+		}
 	}
 	return rc;
 }
