@@ -13,7 +13,13 @@
  * stops serving (unless the device was marked broken or disconnected), or
  * when the daemon no longer serves a fresh connection.
  *
- *   virtio-check -s SOCK [--packed] [--only REGEX] [--list] [--timeout-ms N]
+ * Packed-only checks write descriptors with bad AVAIL/USED (wrap) bits and
+ * bad buffer ids. With --scsi the device is a vhost-user-scsi controller
+ * (target --target, LUN 0): SCSI conformance plus hostile virtio-scsi
+ * requests (header sizes, LUN format, CDB length, read-only buffers).
+ *
+ *   virtio-check -s SOCK [--packed] [--scsi [--target N]] [--only REGEX] [--list]
+ *                [--timeout-ms N]
  * exit: 0 all passed, 1 a check failed, 2 usage, 3 cannot connect at all.
  */
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vhostd/log.h"
 #include "vhostd/util.h"
@@ -54,14 +61,18 @@ enum outcome { OUT_COMPLETED, OUT_DROPPED, OUT_DISCONNECTED, OUT_NEEDS_RESET };
 static const char *g_sock;
 static uint64_t g_status_gpa;	/* status byte of the last request built */
 static uint8_t *g_ro_buf;	/* a buffer the device must not write, or NULL */
+static uint32_t g_ro_len = 512;	/* its length (filled with 0x5c) */
 static bool g_packed;
+static bool g_scsi;
+static uint8_t g_target;
 static uint32_t g_timeout_ms = 2000;
 
 static int
 ctx_open(struct ctx *c)
 {
 	struct virtio_dev_opts o = {
-		.socket_path = g_sock, .type = VIRTIO_DEV_BLK, .timeout_ms = g_timeout_ms,
+		.socket_path = g_sock, .type = g_scsi ? VIRTIO_DEV_SCSI : VIRTIO_DEV_BLK,
+		.timeout_ms = g_timeout_ms,
 		.packed = g_packed, .queue_size = QSIZE, .nregions = 3,
 		.regions = {{0, 8ull << 20}, {R1_GPA, R_SIZE}, {R2_GPA, R_SIZE}},
 	};
@@ -74,14 +85,27 @@ ctx_open(struct ctx *c)
 	if (rc != 0) {
 		return rc;
 	}
-	o.num_queues = virtio_dev_max_queues(probe) >= 2 ? 2 : 1;
+	if (g_scsi) {
+		/* controlq, eventq, one or two request queues */
+		if (virtio_dev_max_queues(probe) < 3) {
+			virtio_dev_destroy(probe);
+			return -ENOTSUP;
+		}
+		o.num_queues = virtio_dev_max_queues(probe) >= 4 ? 4 : 3;
+	} else {
+		o.num_queues = virtio_dev_max_queues(probe) >= 2 ? 2 : 1;
+	}
 	virtio_dev_destroy(probe);
 	rc = virtio_dev_open(&o, &c->dev);
 	if (rc != 0) {
 		return rc;
 	}
 	c->mem = virtio_dev_mem(c->dev);
-	c->vq = virtio_dev_vq(c->dev, 0);
+	c->vq = virtio_dev_vq(c->dev, g_scsi ? 2 : 0);
+	if (g_scsi) {
+		c->blk_size = 512;
+		return 0;
+	}
 	rc = virtio_dev_get_config(c->dev, &cfg, 0, 60);
 	if (rc != 0) {
 		virtio_dev_destroy(c->dev);
@@ -128,12 +152,12 @@ sync_cb(void *arg, const struct virtio_req_result *res)
 }
 
 static int
-sync_wait(struct virtio_vq *vq, struct sync_req *s)
+wait_done(struct virtio_vq *vq, const bool *done)
 {
 	int rc;
 
 	virtio_vq_notify(vq);
-	while (!s->done) {
+	while (!*done) {
 		rc = virtio_vq_wait(vq, g_timeout_ms);
 		if (rc != 0) {
 			return rc;
@@ -141,6 +165,62 @@ sync_wait(struct virtio_vq *vq, struct sync_req *s)
 		virtio_vq_process(vq, 16);
 	}
 	return 0;
+}
+
+static int
+sync_wait(struct virtio_vq *vq, struct sync_req *s)
+{
+	return wait_done(vq, &s->done);
+}
+
+/* ---- synchronous SCSI command (LUN 0 of `target`) ---- */
+
+struct scsi_sync {
+	bool		done;
+	int		response;	/* VIRTIO_SCSI_S_* or -errno */
+	uint8_t		status;		/* SCSI status */
+	uint32_t	resid;
+};
+
+static void
+scsi_sync_cb(void *arg, const struct virtio_req_result *res)
+{
+	struct scsi_sync *s = arg;
+
+	s->done = true;
+	s->response = res->status;
+	if (res->scsi != NULL) {
+		s->status = res->scsi->status;
+		s->resid = res->scsi->resid;
+	}
+}
+
+static int
+scsi_cmd(struct virtio_vq *vq, uint8_t target, const uint8_t *cdb, uint32_t cdb_len,
+	 struct iovec *iov, int iovcnt, bool to_dev, struct scsi_sync *s)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = virtio_scsi_submit(vq, target, 0, cdb, cdb_len, iov, iovcnt, to_dev, scsi_sync_cb, s);
+	if (rc == 0) {
+		rc = wait_done(vq, &s->done);
+	}
+	return rc;
+}
+
+/* A command the device served: TEST UNIT READY answered with response OK. */
+static int
+scsi_served(struct virtio_vq *vq)
+{
+	uint8_t tur[6] = {0};
+	struct scsi_sync s;
+	int rc = scsi_cmd(vq, g_target, tur, sizeof(tur), NULL, 0, false, &s);
+
+	if (rc == 0 && s.response != VIRTIO_SCSI_S_OK) {
+		rc = -EIO;
+	}
+	return rc;
 }
 
 static int
@@ -396,13 +476,22 @@ await(struct ctx *c, uint32_t *id, uint32_t *len)
 static int
 other_queue_ok(struct ctx *c, char *note, size_t len)
 {
-	struct virtio_vq *q1 = virtio_dev_vq(c->dev, 1);
+	struct virtio_vq *q1 = virtio_dev_vq(c->dev, g_scsi ? 3 : 1);
 	uint8_t *d;
 	struct iovec iov;
 	int st, rc;
 
 	if (q1 == NULL) {
 		snprintf(note, len, "; single queue");
+		return 0;
+	}
+	if (g_scsi) {
+		rc = scsi_served(q1);
+		if (rc != 0) {
+			snprintf(note, len, "; request queue 1 stopped serving (%s)", strerror(-rc));
+			return 1;
+		}
+		snprintf(note, len, "; request queue 1 ok");
 		return 0;
 	}
 	d = virtio_mem_alloc(c->mem, 4096, 4096);
@@ -417,13 +506,23 @@ other_queue_ok(struct ctx *c, char *note, size_t len)
 }
 
 typedef int (*build_fn)(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head);
+/* A whole check of its own (several chains, fix-ups): 0 pass, 1 fail; sets the outcome. */
+typedef int (*custom_fn)(struct ctx *c, char *msg, size_t len, enum outcome *o);
 
 struct hostile {
 	const char	*name;
 	build_fn	build;
 	bool		split_only;
 	bool		ok_allowed;	/* a success status is legitimate too */
+	bool		packed_only;
+	custom_fn	custom;
 };
+
+/* What the status buffer at g_status_gpa holds. */
+enum status_kind { ST_BLK, ST_SCSI_CMD, ST_SCSI_CTRL };
+static enum status_kind g_status_kind;
+static uint8_t g_ro_pat = 0x5c;	/* what g_ro_buf holds */
+static bool g_resid_ok;		/* scsi: success is fine if nothing was transferred (resid) */
 
 static int
 h_head_out_of_range(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
@@ -704,27 +803,293 @@ h_unaligned_length(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *h
 	return 0;
 }
 
+static const char *outcome_name(enum outcome o);
+static bool status_read(struct ctx *c, char *buf, size_t len);
+
+static int
+h_indirect_with_next(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	int rc = h_indirect_bad(c, d, n, 3, 48, 0);
+
+	if (rc != 0) {
+		return rc;
+	}
+	/* INDIRECT and NEXT together: forbidden for the driver in both ring layouts */
+	d[0].flags |= VRING_DESC_F_NEXT;
+	d[0].next = 1;
+	d[1] = (struct chain_desc){g_status_gpa, 1, VRING_DESC_F_WRITE, 0};
+	*n = 2;
+	return 0;
+}
+
+static int
+h_indirect_len_huge(struct ctx *c, struct chain_desc *d, uint16_t *n, uint16_t *head)
+{
+	int rc = h_indirect_bad(c, d, n, 3, 48, 0);
+
+	if (rc != 0) {
+		return rc;
+	}
+	/* 65536 entries: inside guest memory (region 0), far beyond any ring */
+	d[0].addr = 0;
+	d[0].len = 65536 * 16;
+	return 0;
+}
+
+/* ---- packed ring: wrap bits and buffer ids ---- */
+
+#define PK_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PK_USED (1u << VRING_PACKED_DESC_F_USED)
+
+/* A valid 3-descriptor read of sector 0 (header, 512 bytes, status) with buffer id `id`. */
+static void
+packed_read_chain(struct ctx *c, struct bufs *b, struct vring_packed_desc *pd, uint16_t id,
+		  uint16_t bits)
+{
+	bufs_init(c, b, VIRTIO_BLK_T_IN);
+	pd[0] = (struct vring_packed_desc){b->hdr_gpa, 16, id, VRING_DESC_F_NEXT | bits};
+	pd[1] = (struct vring_packed_desc){b->data_gpa, 512, id,
+					   VRING_DESC_F_NEXT | VRING_DESC_F_WRITE | bits};
+	pd[2] = (struct vring_packed_desc){b->status_gpa, 1, id, VRING_DESC_F_WRITE | bits};
+}
+
+/*
+ * The head's AVAIL/USED bits do not say "available in this lap": the device
+ * must not consume it (it is not a request yet). Then the driver writes the
+ * right bits into the same slot: the device must serve it normally.
+ * variant 0: AVAIL == USED (looks used); 1: the previous lap's encoding.
+ */
+static int
+packed_not_available(struct ctx *c, char *msg, size_t len, enum outcome *o, int variant)
+{
+	bool wrap = virtio_vq_raw_packed_wrap(c->vq);
+	uint16_t good = wrap ? PK_AVAIL : PK_USED;
+	uint16_t bad = variant == 0 ? (wrap ? PK_AVAIL | PK_USED : 0) : (wrap ? PK_USED : PK_AVAIL);
+	struct vring_packed_desc pd[3];
+	void *d, *a, *u;
+	struct vring_packed_desc *ring;
+	uint32_t id, ulen;
+	struct bufs b;
+	char st[96];
+
+	/* a fresh connection: the first push goes to slot 0 */
+	packed_read_chain(c, &b, pd, 1, good);
+	pd[0].flags = (uint16_t)((pd[0].flags & ~(PK_AVAIL | PK_USED)) | bad);
+	virtio_vq_raw_packed_push_verbatim(c->vq, pd, 3);
+	virtio_vq_raw_kick(c->vq);
+	virtio_vq_rings(c->vq, &d, &a, &u);
+	ring = d;
+	if (variant == 0) {
+		/*
+		 * AVAIL == USED == wrap is also what a used descriptor looks like to
+		 * the driver: tell them apart by what a device completion writes
+		 * (the used length, the status byte, the data).
+		 */
+		usleep(500 * 1000);
+		*o = virtio_dev_is_connected(c->dev) ? OUT_DROPPED : OUT_DISCONNECTED;
+		if (*b.status != 0xee || b.data[0] != 0x5c || ring[0].len != 16) {
+			snprintf(msg, len, "consumed a head that is not available (flags 0x%04x, driver"
+				 " wrap %d): used len %u status %d", pd[0].flags, wrap, ring[0].len,
+				 *b.status);
+			return 1;
+		}
+	} else {
+		*o = await(c, &id, &ulen);
+	}
+	if (*o == OUT_COMPLETED) {
+		status_read(c, st, sizeof(st));
+		snprintf(msg, len, "consumed a head that is not available (flags 0x%04x, driver wrap %d):"
+			 " completed id %u %s", pd[0].flags, wrap, id, st);
+		return 1;
+	}
+	if (*o != OUT_DROPPED) {
+		snprintf(msg, len, "not yet available, but the device reacted: %s", outcome_name(*o));
+		return 1;
+	}
+	/* now make it available */
+	__atomic_store_n(&ring[0].flags, (uint16_t)((pd[0].flags & ~(PK_AVAIL | PK_USED)) | good),
+			 __ATOMIC_RELEASE);
+	virtio_vq_raw_kick(c->vq);
+	*o = await(c, &id, &ulen);
+	if (*o != OUT_COMPLETED || !status_read(c, st, sizeof(st))) {
+		snprintf(msg, len, "ignored while not available, but once available: %s%s%s",
+			 outcome_name(*o), *o == OUT_COMPLETED ? " " : "",
+			 *o == OUT_COMPLETED ? st : "");
+		return 1;
+	}
+	snprintf(msg, len, "ignored while its flags were 0x%04x (driver wrap %d), served once"
+		 " available: id %u %s", pd[0].flags, wrap, id, st);
+	return 0;
+}
+
+static int
+c_packed_head_looks_used(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	return packed_not_available(c, msg, len, o, 0);
+}
+
+static int
+c_packed_head_previous_lap(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	return packed_not_available(c, msg, len, o, 1);
+}
+
+/*
+ * Run one raw packed chain and classify it: completion status (success is a
+ * failure unless ok_allowed), the id echoed (must equal want_id when completed).
+ */
+static int
+packed_run(struct ctx *c, struct vring_packed_desc *pd, uint16_t n, bool verbatim, bool ok_allowed,
+	   int want_id, char *msg, size_t len, enum outcome *o)
+{
+	uint32_t id = 0, ulen = 0;
+	char st[96];
+	bool ok;
+
+	if (verbatim) {
+		virtio_vq_raw_packed_push_verbatim(c->vq, pd, n);
+	} else {
+		virtio_vq_raw_packed_push(c->vq, pd, n);
+	}
+	virtio_vq_raw_kick(c->vq);
+	*o = await(c, &id, &ulen);
+	if (*o != OUT_COMPLETED) {
+		snprintf(msg, len, "%s", outcome_name(*o));
+		return 0;
+	}
+	ok = status_read(c, st, sizeof(st));
+	snprintf(msg, len, "completed id %u len %u %s", id, ulen, st);
+	if (want_id >= 0 && id != (uint32_t)want_id) {
+		snprintf(msg + strlen(msg), len - strlen(msg), " - used id is not the buffer id %d",
+			 want_id);
+		return 1;
+	}
+	if (ok && !ok_allowed) {
+		snprintf(msg + strlen(msg), len - strlen(msg),
+			 " - success reported for an invalid request");
+		return 1;
+	}
+	return 0;
+}
+
+/* Head available, the rest of the chain carries the previous lap's bits. */
+static int
+c_packed_chain_tail_not_available(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	bool wrap = virtio_vq_raw_packed_wrap(c->vq);
+	struct vring_packed_desc pd[3];
+	struct bufs b;
+
+	packed_read_chain(c, &b, pd, 2, wrap ? PK_AVAIL : PK_USED);
+	pd[1].flags = (uint16_t)((pd[1].flags & ~(PK_AVAIL | PK_USED)) | (wrap ? PK_USED : PK_AVAIL));
+	pd[2].flags = (uint16_t)((pd[2].flags & ~(PK_AVAIL | PK_USED)) | (wrap ? PK_USED : PK_AVAIL));
+	return packed_run(c, pd, 3, true, true, 2, msg, len, o);
+}
+
+/* AVAIL and USED both set on every descriptor but the head (inconsistent inside a chain). */
+static int
+c_packed_chain_flags_inconsistent(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	bool wrap = virtio_vq_raw_packed_wrap(c->vq);
+	struct vring_packed_desc pd[3];
+	struct bufs b;
+
+	packed_read_chain(c, &b, pd, 3, wrap ? PK_AVAIL : PK_USED);
+	pd[1].flags |= PK_AVAIL | PK_USED;
+	pd[2].flags |= PK_AVAIL | PK_USED;
+	return packed_run(c, pd, 3, true, true, 3, msg, len, o);
+}
+
+/* Buffer id beyond the queue size (ids are the driver's, in 0..size-1). */
+static int
+c_packed_buffer_id_out_of_range(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	struct vring_packed_desc pd[3];
+	struct bufs b;
+
+	packed_read_chain(c, &b, pd, 0x7fff, 0);
+	return packed_run(c, pd, 3, false, true, 0x7fff, msg, len, o);
+}
+
+/* Different ids inside one chain: the device must report the last descriptor's id. */
+static int
+c_packed_buffer_id_differs_in_chain(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	struct vring_packed_desc pd[3];
+	struct bufs b;
+
+	packed_read_chain(c, &b, pd, 9, 0);
+	pd[0].id = 40;
+	pd[1].id = 41;
+	return packed_run(c, pd, 3, false, true, 9, msg, len, o);
+}
+
+/* Two chains in flight with the same buffer id: both are valid reads. */
+static int
+c_packed_buffer_id_duplicate(struct ctx *c, char *msg, size_t len, enum outcome *o)
+{
+	struct vring_packed_desc pd[3];
+	struct bufs b1, b2;
+	uint32_t id[2] = {0, 0}, ulen;
+	int i;
+
+	packed_read_chain(c, &b1, pd, 5, 0);
+	virtio_vq_raw_packed_push(c->vq, pd, 3);
+	packed_read_chain(c, &b2, pd, 5, 0);
+	virtio_vq_raw_packed_push(c->vq, pd, 3);
+	virtio_vq_raw_kick(c->vq);
+	for (i = 0; i < 2; i++) {
+		*o = await(c, &id[i], &ulen);
+		if (*o != OUT_COMPLETED) {
+			snprintf(msg, len, "%d of 2 completed, then %s", i, outcome_name(*o));
+			return 0;
+		}
+	}
+	snprintf(msg, len, "both completed, ids %u %u, status %d %d", id[0], id[1], *b1.status,
+		 *b2.status);
+	if (id[0] != 5 || id[1] != 5) {
+		snprintf(msg + strlen(msg), len - strlen(msg), " - used id is not the buffer id 5");
+		return 1;
+	}
+	return 0;
+}
+
 static const struct hostile g_hostile[] = {
-	{"head_index_out_of_range", h_head_out_of_range, true, false},
-	{"next_index_out_of_range", h_next_out_of_range, true, false},
-	{"descriptor_loop", h_desc_loop, true, false},
-	{"chain_longer_than_ring", h_chain_longer_than_ring, true, false},
-	{"data_outside_memory", h_addr_outside_memory, false, false},
-	{"header_outside_memory", h_header_outside_memory, false, false},
-	{"data_straddles_region_end", h_straddle_region_end, false, false},
-	{"data_length_4g", h_huge_length, false, false},
-	{"indirect_len_not_multiple_of_16", h_indirect_len_not_multiple, false, false},
-	{"indirect_len_zero", h_indirect_len_zero, false, false},
-	{"indirect_nested", h_indirect_nested, false, true},
-	{"indirect_next_out_of_table", h_indirect_next_out_of_table, true, false},
-	{"indirect_table_outside_memory", h_indirect_table_outside_memory, false, false},
-	{"indirect_longer_than_ring", h_indirect_longer_than_ring, false, true},
-	{"header_too_short", h_short_header, false, false},
-	{"no_status_buffer", h_no_status_buffer, false, false},
-	{"status_len_zero", h_status_len_zero, false, false},
-	{"read_into_readonly_buffer", h_read_into_readonly, false, true},
-	{"header_device_writable", h_header_writable, false, true},
-	{"data_len_not_sector_multiple", h_unaligned_length, false, false},
+	{.name = "head_index_out_of_range", .build = h_head_out_of_range, .split_only = true},
+	{.name = "next_index_out_of_range", .build = h_next_out_of_range, .split_only = true},
+	{.name = "descriptor_loop", .build = h_desc_loop, .split_only = true},
+	{.name = "chain_longer_than_ring", .build = h_chain_longer_than_ring, .split_only = true},
+	{.name = "data_outside_memory", .build = h_addr_outside_memory},
+	{.name = "header_outside_memory", .build = h_header_outside_memory},
+	{.name = "data_straddles_region_end", .build = h_straddle_region_end},
+	{.name = "data_length_4g", .build = h_huge_length},
+	{.name = "indirect_len_not_multiple_of_16", .build = h_indirect_len_not_multiple},
+	{.name = "indirect_len_zero", .build = h_indirect_len_zero},
+	{.name = "indirect_nested", .build = h_indirect_nested, .ok_allowed = true},
+	{.name = "indirect_next_out_of_table", .build = h_indirect_next_out_of_table, .split_only = true},
+	{.name = "indirect_table_outside_memory", .build = h_indirect_table_outside_memory},
+	{.name = "indirect_longer_than_ring", .build = h_indirect_longer_than_ring, .ok_allowed = true},
+	{.name = "header_too_short", .build = h_short_header},
+	{.name = "no_status_buffer", .build = h_no_status_buffer},
+	{.name = "status_len_zero", .build = h_status_len_zero},
+	{.name = "read_into_readonly_buffer", .build = h_read_into_readonly, .ok_allowed = true},
+	{.name = "header_device_writable", .build = h_header_writable, .ok_allowed = true},
+	{.name = "data_len_not_sector_multiple", .build = h_unaligned_length},
+	{.name = "indirect_with_next", .build = h_indirect_with_next},
+	{.name = "indirect_len_65536_entries", .build = h_indirect_len_huge},
+	{.name = "packed_head_looks_used", .custom = c_packed_head_looks_used, .packed_only = true},
+	{.name = "packed_head_previous_lap", .custom = c_packed_head_previous_lap,
+	 .packed_only = true},
+	{.name = "packed_chain_tail_not_available", .custom = c_packed_chain_tail_not_available,
+	 .packed_only = true},
+	{.name = "packed_chain_flags_inconsistent", .custom = c_packed_chain_flags_inconsistent,
+	 .packed_only = true},
+	{.name = "packed_buffer_id_out_of_range", .custom = c_packed_buffer_id_out_of_range,
+	 .packed_only = true},
+	{.name = "packed_buffer_id_differs_in_chain",
+	 .custom = c_packed_buffer_id_differs_in_chain, .packed_only = true},
+	{.name = "packed_buffer_id_duplicate", .custom = c_packed_buffer_id_duplicate,
+	 .packed_only = true},
 };
 
 static const char *
@@ -736,21 +1101,97 @@ outcome_name(enum outcome o)
 	return n[o];
 }
 
+/*
+ * The outcome of a completed request: what the device wrote in the status
+ * buffer. Returns true for "success" and describes it in buf.
+ */
+static bool
+status_read(struct ctx *c, char *buf, size_t len)
+{
+	const uint8_t *p;
+
+	switch (g_status_kind) {
+	case ST_SCSI_CMD:
+		p = virtio_mem_gpa_to_hva(c->mem, g_status_gpa, 12);
+		if (p == NULL) {
+			snprintf(buf, len, "status buffer unreadable");
+			return false;
+		}
+		if (p[11] == 0xee) {
+			snprintf(buf, len, "response not written");
+			return false;
+		}
+		snprintf(buf, len, "response %u scsi status 0x%02x resid %u", p[11], p[10],
+			 (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+			 (uint32_t)p[7] << 24);
+		if (g_resid_ok && p[11] == 0 && p[10] == 0 && p[4] != 0) {
+			return false;	/* nothing transferred, and said so */
+		}
+		return p[11] == VIRTIO_SCSI_S_OK && p[10] == 0;
+	case ST_SCSI_CTRL:
+		p = virtio_mem_gpa_to_hva(c->mem, g_status_gpa, 1);
+		if (p == NULL || *p == 0xee) {
+			snprintf(buf, len, "response not written");
+			return false;
+		}
+		snprintf(buf, len, "response %u", *p);
+		return *p == VIRTIO_SCSI_S_OK;
+	case ST_BLK:
+	default:
+		p = virtio_mem_gpa_to_hva(c->mem, g_status_gpa, 1);
+		if (p == NULL) {
+			snprintf(buf, len, "status buffer unreadable");
+			return false;
+		}
+		snprintf(buf, len, "status %d%s", *p, *p == 0xee ? " (status not written)" : "");
+		return *p == VIRTIO_BLK_S_OK;
+	}
+}
+
+/* The daemon must still serve a fresh connection. */
+static int
+fresh_connection_ok(void)
+{
+	struct ctx fresh;
+	int rc, st;
+
+	rc = ctx_open(&fresh);
+	if (rc != 0) {
+		return rc;
+	}
+	if (g_scsi) {
+		rc = scsi_served(fresh.vq);
+	} else {
+		uint8_t *buf = virtio_mem_alloc(fresh.mem, 4096, 4096);
+		struct iovec iov = {buf, 4096};
+
+		rc = blk_io(fresh.vq, VIRTIO_BLK_T_IN, 0, &iov, 1, &st);
+		if (rc == 0 && st != 0) {
+			rc = -EIO;
+		}
+	}
+	ctx_close(&fresh);
+	return rc;
+}
+
 /* Run one hostile case: 0 pass, 1 fail, 77 skip. */
 static int
 run_hostile(const struct hostile *h, char *msg, size_t msglen)
 {
 	struct chain_desc d[QSIZE + 8];
-	struct ctx c, fresh;
+	struct ctx c;
 	uint16_t n = 0, head = 0;
 	uint32_t id = 0, len = 0;
 	enum outcome o;
-	char note[160] = "";
+	char note[160] = "", st[96];
 	int rc, verdict = 0;
-	uint8_t *status_byte;
 
 	if (h->split_only && g_packed) {
 		snprintf(msg, msglen, "split ring only");
+		return 77;
+	}
+	if (h->packed_only && !g_packed) {
+		snprintf(msg, msglen, "packed ring only");
 		return 77;
 	}
 	rc = ctx_open(&c);
@@ -758,39 +1199,48 @@ run_hostile(const struct hostile *h, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot open the device: %s", strerror(-rc));
 		return 1;
 	}
-	rc = h->build(&c, d, &n, &head);
-	if (rc == 77) {
-		ctx_close(&c);
-		snprintf(msg, msglen, "INDIRECT_DESC not offered");
-		return 77;
-	}
-	status_byte = virtio_mem_gpa_to_hva(c.mem, g_status_gpa, 1);
-	push_chain(&c, d, n, head);
-	o = await(&c, &id, &len);
-	if (o == OUT_COMPLETED) {
-		int st = status_byte ? *status_byte : -1;
-
-		snprintf(msg, msglen, "completed id %u len %u status %d", id, len, st);
-		if (st == 0xee) {
-			snprintf(msg + strlen(msg), msglen - strlen(msg), " (status not written)");
-		}
-		if (st == VIRTIO_BLK_S_OK && !h->ok_allowed) {
-			verdict = 1;
-			snprintf(msg + strlen(msg), msglen - strlen(msg),
-				 " - success reported for an invalid request");
+	g_status_kind = g_scsi ? ST_SCSI_CMD : ST_BLK;
+	g_ro_pat = 0x5c;
+	g_ro_len = 512;
+	g_resid_ok = false;
+	msg[0] = '\0';
+	if (h->custom != NULL) {
+		verdict = h->custom(&c, msg, msglen, &o);
+		if (verdict == 77) {
+			ctx_close(&c);
+			return 77;
 		}
 	} else {
-		snprintf(msg, msglen, "%s", outcome_name(o));
+		rc = h->build(&c, d, &n, &head);
+		if (rc == 77) {
+			ctx_close(&c);
+			snprintf(msg, msglen, "INDIRECT_DESC not offered");
+			return 77;
+		}
+		push_chain(&c, d, n, head);
+		o = await(&c, &id, &len);
+		if (o == OUT_COMPLETED) {
+			bool ok = status_read(&c, st, sizeof(st));
+
+			snprintf(msg, msglen, "completed id %u len %u %s", id, len, st);
+			if (ok && !h->ok_allowed) {
+				verdict = 1;
+				snprintf(msg + strlen(msg), msglen - strlen(msg),
+					 " - success reported for an invalid request");
+			}
+		} else {
+			snprintf(msg, msglen, "%s", outcome_name(o));
+		}
 	}
 	if (g_ro_buf != NULL) {
 		uint32_t k;
 
-		for (k = 0; k < 512 && g_ro_buf[k] == 0x5c; k++) {
+		for (k = 0; k < g_ro_len && g_ro_buf[k] == g_ro_pat; k++) {
 		}
-		if (k < 512) {
+		if (k < g_ro_len) {
 			verdict = 1;
 			snprintf(msg + strlen(msg), msglen - strlen(msg),
-				 " - the device wrote into a read-only buffer");
+				 " - the device wrote into a read-only buffer (byte %u)", k);
 		}
 		g_ro_buf = NULL;
 	}
@@ -801,19 +1251,7 @@ run_hostile(const struct hostile *h, char *msg, size_t msglen)
 		snprintf(msg + strlen(msg), msglen - strlen(msg), "%s", note);
 	}
 	ctx_close(&c);
-	/* the daemon must still serve a fresh connection */
-	rc = ctx_open(&fresh);
-	if (rc == 0) {
-		uint8_t *buf = virtio_mem_alloc(fresh.mem, 4096, 4096);
-		struct iovec iov = {buf, 4096};
-		int st;
-
-		rc = blk_io(fresh.vq, VIRTIO_BLK_T_IN, 0, &iov, 1, &st);
-		if (rc == 0 && st != 0) {
-			rc = -EIO;
-		}
-		ctx_close(&fresh);
-	}
+	rc = fresh_connection_ok();
 	if (rc != 0) {
 		snprintf(msg + strlen(msg), msglen - strlen(msg),
 			 "; a new connection fails afterwards: %s", strerror(-rc));

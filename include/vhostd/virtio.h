@@ -353,6 +353,17 @@ int virtio_vq_raw_split_avail(struct virtio_vq *vq, uint16_t head);
  */
 int virtio_vq_raw_packed_push(struct virtio_vq *vq, const struct vring_packed_desc *descs,
 			      uint16_t n);
+/*
+ * Packed ring: as virtio_vq_raw_packed_push() but each `flags` is written
+ * verbatim, AVAIL/USED bits included (bad wrap bits, a chain whose later
+ * descriptors look used or belong to another lap). The position advances by
+ * `n` slots as if the chain were valid. (The wrap counter of the driver at
+ * the position is virtio_vq_raw_packed_wrap(): available means AVAIL = wrap, USED = !wrap.)
+ */
+int virtio_vq_raw_packed_push_verbatim(struct virtio_vq *vq, const struct vring_packed_desc *descs,
+				       uint16_t n);
+/* The driver's avail wrap counter at the next raw push (packed). */
+bool virtio_vq_raw_packed_wrap(const struct virtio_vq *vq);
 
 /* Kick unconditionally. */
 void virtio_vq_raw_kick(struct virtio_vq *vq);

@@ -646,8 +646,29 @@ virtio_vq_raw_split_avail(struct virtio_vq *vq, uint16_t head)
 	return 0;
 }
 
-int
-virtio_vq_raw_packed_push(struct virtio_vq *vq, const struct vring_packed_desc *descs, uint16_t n)
+static void
+raw_packed_write(struct virtio_vq *vq, uint16_t pos, const struct vring_packed_desc *d, bool wrap,
+		 bool verbatim, bool release)
+{
+	struct vring_packed_desc *r = &vq->pdesc[pos];
+
+	if (!verbatim) {
+		packed_write_desc(vq, pos, d->addr, d->len, d->id, d->flags, wrap, release);
+		return;
+	}
+	r->addr = d->addr;
+	r->len = d->len;
+	r->id = d->id;
+	if (release) {
+		VQ_STORE_REL(&r->flags, d->flags);
+	} else {
+		r->flags = d->flags;
+	}
+}
+
+static int
+raw_packed_push(struct virtio_vq *vq, const struct vring_packed_desc *descs, uint16_t n,
+		bool verbatim)
 {
 	uint16_t pos, i, head = vq->avail_pos;
 	bool wrap, head_wrap = vq->avail_wrap;
@@ -662,11 +683,9 @@ virtio_vq_raw_packed_push(struct virtio_vq *vq, const struct vring_packed_desc *
 			pos = 0;
 			wrap = !wrap;
 		}
-		packed_write_desc(vq, pos, descs[i].addr, descs[i].len, descs[i].id, descs[i].flags,
-				  wrap, false);
+		raw_packed_write(vq, pos, &descs[i], wrap, verbatim, false);
 	}
-	packed_write_desc(vq, head, descs[0].addr, descs[0].len, descs[0].id, descs[0].flags,
-			  head_wrap, true);
+	raw_packed_write(vq, head, &descs[0], head_wrap, verbatim, true);
 	if (++pos == vq->size) {
 		pos = 0;
 		wrap = !wrap;
@@ -678,6 +697,25 @@ virtio_vq_raw_packed_push(struct virtio_vq *vq, const struct vring_packed_desc *
 	vq->raw_ndescs[descs[n - 1].id % vq->size] = n;
 	vq->raw_ndescs[descs[0].id % vq->size] = n;
 	return 0;
+}
+
+int
+virtio_vq_raw_packed_push(struct virtio_vq *vq, const struct vring_packed_desc *descs, uint16_t n)
+{
+	return raw_packed_push(vq, descs, n, false);
+}
+
+int
+virtio_vq_raw_packed_push_verbatim(struct virtio_vq *vq, const struct vring_packed_desc *descs,
+				   uint16_t n)
+{
+	return raw_packed_push(vq, descs, n, true);
+}
+
+bool
+virtio_vq_raw_packed_wrap(const struct virtio_vq *vq)
+{
+	return vq->avail_wrap;
 }
 
 int
