@@ -14,24 +14,6 @@
 # vhost-user-scsi; it proves the guest side of this test).
 set -u
 
-# KNOWN INTERMITTENT BUG (doc/vhost-scsi.md "Known issues"): about one boot in
-# four to ten, the guest's virtio-scsi probe never completes against vhostd
-# (a request queue the session did not restart across SeaBIOS -> Linux). Until
-# it is found, a run that failed with exactly that signature (the guest
-# watchdog firing during module loading) is run once more; any other failure,
-# or the hang twice, still fails the test.
-if [ -z "${VHD_E2E_SCSI_RERUN:-}" ]; then
-	out=$(mktemp)
-	VHD_E2E_SCSI_RERUN=1 "$0" "$@" 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
-	if [ "$rc" -ne 0 ] && grep -q 'guest watchdog fired .* during: module loading' "$out"; then
-		echo "e2e: KNOWN INTERMITTENT: virtio-scsi probe hang seen; running test_scsi.sh once more"
-		VHD_E2E_SCSI_RERUN=2 "$0" "$@"
-		rc=$?
-	fi
-	rm -f "$out"
-	exit "$rc"
-fi
 . "$(dirname "$0")/lib/common.sh"
 if [ "$E2E_SERVER" = qsd ]; then
 	E2E_SERVER=qemu-virtio-scsi
