@@ -337,7 +337,7 @@ do_stream(const char *dev, int argc, char **argv)
 		}
 		if (seq == 0) {
 			fprintf(stderr, "VHD-STREAM-RUNNING %" PRIu64 "\n", v[3]);
-		} else if (seq % 16 == 0) {
+		} else if (seq % 4 == 0) {
 			fprintf(stderr, "VHD-STREAM-PROGRESS %" PRIu64 " %" PRIu64 "\n", v[3], seq);
 		}
 	}
