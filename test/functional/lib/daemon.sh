@@ -9,11 +9,16 @@
 #   vhd_skip "reason"                     # exit 77 with the reason as the last line
 #   vhd_fail "what"                       # print the daemon log tail, exit 1
 # vhd_stop runs from an EXIT trap too, and removes $VHD_DIR.
+# $VHD_BUILD_DIR is the absolute build directory ($BUILD, absolute or relative).
+# Environment: VHD_WRAPPER is a command prefix for the daemon (e.g.
+# "valgrind --tool=memcheck ...", see scripts/valgrind.sh); VHD_TIMEOUT_SCALE
+# (default 1) multiplies the start-up wait for such slow runs.
 VHD_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 case ${BUILD:-build} in
-/*) VHD_BIN=$BUILD/app/vhostd/vhostd ;;
-*) VHD_BIN=$VHD_TOP/${BUILD:-build}/app/vhostd/vhostd ;;
+/*) VHD_BUILD_DIR=$BUILD ;;
+*) VHD_BUILD_DIR=$VHD_TOP/${BUILD:-build} ;;
 esac
+VHD_BIN=$VHD_BUILD_DIR/app/vhostd/vhostd
 VHD_RPC_PY=$VHD_TOP/scripts/rpc.py
 VHD_PID=
 VHD_DIR=
@@ -37,11 +42,13 @@ vhd_start() {
 	[ -x "$VHD_BIN" ] || vhd_skip "$VHD_BIN not built (run make)"
 	VHD_DIR=$(mktemp -d /tmp/vhd-test-XXXXXX)
 	VHD_SOCK=$VHD_DIR/vhostd.sock
-	(cd "$VHD_DIR" && exec "$VHD_BIN" -r "$VHD_SOCK" -S "$VHD_DIR" "$@") >"$VHD_DIR/vhostd.log" 2>&1 &
+	# shellcheck disable=SC2086
+	(cd "$VHD_DIR" && exec ${VHD_WRAPPER:-} "$VHD_BIN" -r "$VHD_SOCK" -S "$VHD_DIR" "$@") \
+		>"$VHD_DIR/vhostd.log" 2>&1 &
 	VHD_PID=$!
 	trap vhd_cleanup EXIT
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 $((200 * ${VHD_TIMEOUT_SCALE:-1}))); do
 		kill -0 "$VHD_PID" 2>/dev/null || vhd_fail "vhostd exited during start-up"
 		if [ -S "$VHD_SOCK" ] && "$VHD_RPC_PY" -s "$VHD_SOCK" -t 5 spdk_get_version >/dev/null 2>&1; then
 			case " $* " in

@@ -25,6 +25,9 @@ Daemon(args=[...], cpumask=, mode=, wait=True, state=, config=, env=)
   .stop(sig=SIGTERM, timeout=5) -> exit code (and elapsed seconds in .stop_seconds)
   .log()          the daemon's output so far
   cleanup()/with-exit raise AssertionError if the log has sanitizer findings
+Environment: VHD_WRAPPER, a command prefix for the daemon (e.g. valgrind, see
+scripts/valgrind.sh); VHD_TIMEOUT_SCALE (default 1) multiplies the start and
+stop timeouts for such slow runs.
 Module helpers: TOP (repo root), VHOSTD (binary, $BUILD honoured), RPC_PY,
 skip(reason) (exit 77, reason on the last line), check(cond, what) (raises
 AssertionError with `what` and the daemon log tail when run under run_test()),
@@ -33,6 +36,7 @@ run_test(fn) (calls fn(), prints PASS/FAIL, exits 0/1).
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -44,6 +48,8 @@ BUILD = os.environ.get("BUILD", "build")
 VHOSTD = os.path.join(TOP, BUILD, "app", "vhostd", "vhostd") if not os.path.isabs(BUILD) \
     else os.path.join(BUILD, "app", "vhostd", "vhostd")
 RPC_PY = os.path.join(TOP, "scripts", "rpc.py")
+WRAPPER = shlex.split(os.environ.get("VHD_WRAPPER", ""))
+TIMEOUT_SCALE = float(os.environ.get("VHD_TIMEOUT_SCALE", "1") or 1)
 
 sys.path.insert(0, os.path.join(TOP, "scripts"))
 from rpc import JSONRPCClient, JSONRPCException  # noqa: E402,F401
@@ -83,7 +89,7 @@ class Daemon:
         return self.proc.pid if self.proc else None
 
     def command(self):
-        cmd = [VHOSTD, "-r", self.sock]
+        cmd = WRAPPER + [VHOSTD, "-r", self.sock]
         if "-S" not in self.args and "--vhost-sock-dir" not in self.args:
             cmd += ["-S", self.tmpdir]
         if self.cpumask:
@@ -105,7 +111,7 @@ class Daemon:
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
                                      env=env, cwd=self.tmpdir)
         if wait:
-            self.wait_ready(timeout)
+            self.wait_ready(timeout * TIMEOUT_SCALE)
         return self
 
     def wait_socket(self, timeout=10.0):
@@ -178,7 +184,7 @@ class Daemon:
             t0 = time.monotonic()
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * TIMEOUT_SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -7,7 +7,7 @@
 # corrupted reads (corrupt_data) must be caught by --verify as mismatches.
 . "$(dirname "$0")/../lib/daemon.sh"
 set -u
-VPERF=$VHD_TOP/${BUILD:-build}/app/vhost-perf/vhost-perf
+VPERF=$VHD_BUILD_DIR/app/vhost-perf/vhost-perf
 [ -x "$VPERF" ] || vhd_skip "vhost-perf not built (run make)"
 
 vhd_start -m 0x1

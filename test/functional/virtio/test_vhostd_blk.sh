@@ -9,8 +9,8 @@
 # Skips while vhostd lacks the RPCs (another area builds them).
 . "$(dirname "$0")/../lib/daemon.sh"
 set -u
-VPERF=$VHD_TOP/${BUILD:-build}/app/vhost-perf/vhost-perf
-VCHECK=$VHD_TOP/${BUILD:-build}/app/vhost-perf/virtio-check
+VPERF=$VHD_BUILD_DIR/app/vhost-perf/vhost-perf
+VCHECK=$VHD_BUILD_DIR/app/vhost-perf/virtio-check
 [ -x "$VPERF" ] && [ -x "$VCHECK" ] || vhd_skip "vhost-perf/virtio-check not built (run make)"
 
 vhd_start -m 0x1

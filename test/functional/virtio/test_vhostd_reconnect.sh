@@ -12,10 +12,7 @@
 . "$(dirname "$0")/../lib/daemon.sh"
 set -u
 [ -x /usr/bin/python3 ] && export PATH=/usr/bin:$PATH
-case ${BUILD:-build} in
-/*) VPERF=$BUILD/app/vhost-perf/vhost-perf ;;
-*) VPERF=$VHD_TOP/${BUILD:-build}/app/vhost-perf/vhost-perf ;;
-esac
+VPERF=$VHD_BUILD_DIR/app/vhost-perf/vhost-perf
 [ -x "$VPERF" ] || vhd_skip "vhost-perf not built (run make)"
 kills=${VHD_KILLS:-5}
 rings=${VHD_RINGS:-split}
@@ -61,6 +58,7 @@ for ring in $rings; do
 			>/dev/null || vhd_fail "packed controller"
 	fi
 	# runs until SIGINT after the last kill, then reads the whole region back
+	# shellcheck disable=SC2086
 	timeout -s KILL 150 "$VPERF" -s "$VHD_DIR/rc.$ring" $flag --queues 2 -w randrw -q 16 \
 		-T 100 --verify --size 4M --reconnect --reconnect-timeout-ms 15000 ${VHD_PERF_ARGS:-} \
 		>"$VHD_DIR/perf.$ring.log" 2>&1 &
@@ -75,7 +73,7 @@ for ring in $rings; do
 		daemon_start
 		echo "$(date +%T.%N | cut -c1-12) $ring: kill $k: vhostd restarted (pid $VHD_PID)"
 		# let the client reconnect and do some I/O before the next kill
-		for i in $(seq 1 100); do
+		for _ in $(seq 1 100); do
 			[ "$(grep -c 'reconnected' "$VHD_DIR/perf.$ring.log")" -ge "$k" ] && break
 			kill -0 $perf_pid 2>/dev/null || break
 			sleep 0.05
