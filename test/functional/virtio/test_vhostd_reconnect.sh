@@ -32,8 +32,8 @@ daemon_start() {
 		--state "$state") >>"$log" 2>&1 &
 	VHD_PID=$!
 	starts=$((starts + 1))
-	local i
-	for i in $(seq 1 600); do
+	local _
+	for _ in $(seq 1 600); do
 		kill -0 "$VHD_PID" 2>/dev/null || vhd_fail "vhostd exited during start-up"
 		[ "$(grep -c 'vhostd v[0-9.]* ready' "$log")" -ge $starts ] && return 0
 		sleep 0.05
