@@ -19,8 +19,10 @@ rbd_cluster_up wb:16 plain:16 img:16 wt:16
 conf=$VHD_CEPH/ceph.conf
 rbd_start -m 0x1
 
-write_cache() {	# BDEV -> true|false
-	vhd_rpc bdev_get_bdevs -b "$1" | awk -F'[:,]' '/"write_cache"/ {gsub(/ /, "", $2); print $2}'
+write_caches() {	# -> "name=true|false ..." for every bdev, one RPC
+	vhd_rpc bdev_get_bdevs | python3 -c '
+import json, sys
+print(" ".join(sorted("%s=%s" % (b["name"], str(b["write_cache"]).lower()) for b in json.load(sys.stdin))))'
 }
 
 flush_check() {	# SOCK [REGEX]: virtio-check's write/read and flush conformance checks
@@ -30,18 +32,18 @@ flush_check() {	# SOCK [REGEX]: virtio-check's write/read and flush conformance 
 
 call bdev_rbd_register_cluster "{\"name\":\"c0\",\"config_file\":\"$conf\"}" >/dev/null
 call bdev_rbd_register_cluster "{\"name\":\"wb\",\"config_file\":\"$conf\",\"config_param\":{\"rbd_cache\":\"true\",\"rados_osd_op_timeout\":\"3\"}}" >/dev/null
-call bdev_rbd_register_cluster "{\"name\":\"wt\",\"config_file\":\"$conf\",\"config_param\":{\"rbd_cache\":\"true\",\"rbd_cache_policy\":\"writethrough\"}}" >/dev/null
 
 # Which disks have a volatile cache.
 rbd_cli config image set rbd/img rbd_cache true || vhd_fail "rbd config image set"
+rbd_cli config image set rbd/wt rbd_cache_policy writethrough || vhd_fail "rbd config image set"
 call bdev_rbd_create '{"name":"rwb","cluster_name":"wb","pool_name":"rbd","rbd_name":"wb","block_size":512}' >/dev/null
 call bdev_rbd_create '{"name":"rplain","cluster_name":"c0","pool_name":"rbd","rbd_name":"plain","block_size":512}' >/dev/null
 call bdev_rbd_create '{"name":"rimg","cluster_name":"c0","pool_name":"rbd","rbd_name":"img","block_size":512}' >/dev/null
-call bdev_rbd_create '{"name":"rwt","cluster_name":"wt","pool_name":"rbd","rbd_name":"wt","block_size":512}' >/dev/null
-[ "$(write_cache rwb)" = true ] || vhd_fail "rbd_cache=true in the config map: write_cache $(write_cache rwb)"
-[ "$(write_cache rplain)" = false ] || vhd_fail "default (cache off): write_cache $(write_cache rplain)"
-[ "$(write_cache rimg)" = true ] || vhd_fail "image-level rbd_cache=true: write_cache $(write_cache rimg)"
-[ "$(write_cache rwt)" = false ] || vhd_fail "write-through cache: write_cache $(write_cache rwt)"
+call bdev_rbd_create '{"name":"rwt","cluster_name":"wb","pool_name":"rbd","rbd_name":"wt","block_size":512}' >/dev/null
+# rwb: rbd_cache=true in the config map; rplain: the default (off); rimg: an
+# image-level rbd_cache=true; rwt: rbd_cache=true but a write-through policy.
+wc=$(write_caches)
+[ "$wc" = "rimg=true rplain=false rwb=true rwt=false" ] || vhd_fail "write_cache: $wc"
 grep -q 'rwb: .*rbd_cache on (write cache advertised)' "$VHD_DIR/vhostd.log" ||
 	vhd_fail "no 'write cache advertised' notice for rwb"
 echo "write_cache: config map true, image override true, default false, writethrough false"
