@@ -8,7 +8,7 @@
 #   --ci       short runs, as make check does (VHD_FUZZ_SECONDS, default 30 each,
 #              VHD_FUZZ_JOBS targets at once, default 2)
 #   SECONDS    per target (default VHD_FUZZ_SECONDS or 600)
-#   NAME       only these targets (e.g. vq_ring_fuzz); default all
+#   NAME       only these targets (e.g. vq_ring_fuzz), and build only theirs; default all
 # A crash leaves build/fuzz/<name>-crash-* (reproduce: build/fuzz/<name> FILE).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +32,10 @@ start=$(date +%s)
 for b in test/fuzz/*/build.sh; do
 	[ -x "$b" ] || continue
 	area=$(basename "$(dirname "$b")")
+	# With NAMEs, build only their areas (a target's area is its name up to the first _).
+	if [ ${#only[@]} -gt 0 ] && ! [[ " ${only[*]%%_*} " == *" $area "* ]]; then
+		continue
+	fi
 	if ! "$b" >"build/fuzz-build-$area.log" 2>&1; then
 		echo "FAIL  fuzz build $area (build/fuzz-build-$area.log):"
 		tail -n 20 "build/fuzz-build-$area.log" | sed 's/^/      /'

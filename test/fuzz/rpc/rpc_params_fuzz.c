@@ -34,6 +34,7 @@
 #include "vhostd/thread.h"
 
 #include "rpc_internal.h"
+#include "../common/fuzz_app.h"
 
 #define MAX_CALLS	64
 #define MAX_METHODS	256
@@ -65,52 +66,17 @@ call_done(void *cb_arg, int code, const char *message, struct json_object *resul
 }
 
 static void
-poll_app(int *flag)
-{
-	int i;
-
-	for (i = 0; i < 1000000; i++) {
-		if (flag != NULL && *flag) {
-			return;
-		}
-		if (thread_poll(g_app, 0) != POLLER_BUSY && !thread_has_msgs(g_app) && flag == NULL) {
-			return;
-		}
-	}
-	if (flag != NULL) {
-		__builtin_trap();	/* a call that never completes */
-	}
-}
-
-static bool
-skip_call(const char *method, struct json_object *params)
-{
-	struct json_object *nb, *bs;
-
-	if (strcmp(method, "bdev_malloc_create") == 0 && params != NULL &&
-	    json_object_is_type(params, json_type_object) &&
-	    json_object_object_get_ex(params, "num_blocks", &nb) &&
-	    json_object_object_get_ex(params, "block_size", &bs)) {
-		uint64_t n = (uint64_t)json_object_get_int64(nb);
-		uint64_t b = (uint64_t)json_object_get_int64(bs);
-
-		return b != 0 && n > (64ull << 20) / b;
-	}
-	return false;
-}
-
-static void
 call_one(const char *method, struct json_object *params)
 {
 	struct call c = {0, 0};
 
-	if (method == NULL || skip_call(method, params)) {
+	if (method == NULL || fuzz_app_call_too_big(method, params)) {
 		return;
 	}
 	/* rpc_call_internal borrows params for the duration of the call. */
 	rpc_call_internal(method, params, call_done, &c);
-	poll_app(&c.completions);
-	poll_app(NULL);
+	fuzz_app_poll(g_app, &c.completions);
+	fuzz_app_poll(g_app, NULL);
 	if (c.completions != 1) {
 		__builtin_trap();
 	}
@@ -231,8 +197,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 reset:
 	g_fini_done = 0;
 	subsystem_fini_all(fini_done);
-	poll_app(&g_fini_done);
-	poll_app(NULL);
+	fuzz_app_poll(g_app, &g_fini_done);
+	fuzz_app_poll(g_app, NULL);
 	if (subsystem_init_all() != 0) {
 		__builtin_trap();
 	}
