@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from vhostd import VHOSTD, Daemon, JSONRPCException, check, run_test  # noqa: E402
+from vhostd import TIMEOUT_SCALE, VHOSTD, Daemon, JSONRPCException, check, run_test  # noqa: E402
 
 
 def cpu_ticks(pid):
@@ -37,7 +37,8 @@ def main():
             rc = d.stop(sig, timeout=5)
             c.close()
             check(rc == 0, "%s: exit %s" % (sig.name, rc))
-            check(d.stop_seconds < 1.0, "%s: stopped in %.3f s" % (sig.name, d.stop_seconds))
+            check(d.stop_seconds < 1.0 * TIMEOUT_SCALE,
+                  "%s: stopped in %.3f s" % (sig.name, d.stop_seconds))
             check(not os.path.exists(d.sock), "socket removed")
             check(not os.path.exists(d.sock + ".lock"), "lock removed")
             check(not os.path.exists(pidfile), "pidfile removed")
@@ -48,7 +49,7 @@ def main():
     # A second daemon on the same socket is refused (exit 1), the first keeps serving.
     with Daemon() as d1:
         p = subprocess.run([VHOSTD, "-r", d1.sock, "-S", d1.tmpdir], capture_output=True,
-                           text=True, timeout=10)
+                           text=True, timeout=10 * TIMEOUT_SCALE)
         check(p.returncode == 1, "second daemon exit %d" % p.returncode)
         check("in use" in p.stderr, "second daemon says why: %s" % p.stderr)
         check(d1.alive(), "first daemon still serves")
@@ -64,14 +65,15 @@ def main():
     # A regular file at the socket path is not clobbered.
     with Daemon(start=False) as d:
         open(d.sock, "w").write("precious")
-        p = subprocess.run(d.command(), capture_output=True, text=True, timeout=10)
+        p = subprocess.run(d.command(), capture_output=True, text=True,
+                           timeout=10 * TIMEOUT_SCALE)
         check(p.returncode == 1 and open(d.sock).read() == "precious",
               "non-socket at the path: exit %d" % p.returncode)
 
     # spdk_kill_instance SIGTERM: answered, then a clean exit 0.
     with Daemon() as d:
         check(d.rpc("spdk_kill_instance", {"sig_name": "SIGTERM"}) is True, "kill answered")
-        d.proc.wait(5)
+        d.proc.wait(5 * TIMEOUT_SCALE)
         check(d.proc.returncode == 0, "kill_instance exit %d" % d.proc.returncode)
         check(not os.path.exists(d.sock), "socket removed after spdk_kill_instance")
 
@@ -104,7 +106,7 @@ def main():
         ns_path = os.path.join(d.tmpdir, "notify")
         ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         ns.bind(ns_path)
-        ns.settimeout(10)
+        ns.settimeout(10 * TIMEOUT_SCALE)
         d.env = {"NOTIFY_SOCKET": ns_path}
         d.start(wait=False)
         msg = ns.recv(4096).decode()
