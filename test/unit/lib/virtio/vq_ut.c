@@ -699,6 +699,20 @@ test_raw_split_and_packed(void **state)
 	assert_int_equal(id, 2);
 	assert_int_equal(vq.used_pos, 2);
 	assert_int_equal(virtio_vq_raw_get_used(&vq, &id, &len), -EAGAIN);
+
+	/* verbatim: flags (AVAIL/USED included) as given, the position still advances */
+	assert_true(virtio_vq_raw_packed_wrap(&vq));
+	pd[0].flags = VRING_DESC_F_NEXT | (1u << VRING_PACKED_DESC_F_AVAIL) |
+		      (1u << VRING_PACKED_DESC_F_USED);
+	pd[1].flags = VRING_DESC_F_WRITE;
+	assert_int_equal(virtio_vq_raw_packed_push_verbatim(&vq, pd, 2), 0);
+	assert_int_equal(vq.pdesc[2].flags, pd[0].flags);
+	assert_int_equal(vq.pdesc[3].flags, VRING_DESC_F_WRITE);
+	assert_int_equal(vq.avail_pos, 0);
+	assert_false(virtio_vq_raw_packed_wrap(&vq));	/* wrapped */
+	/* the head looks used to the device, not available: nothing to pop */
+	assert_false(fake_pop(&d, &r));
+	assert_int_equal(virtio_vq_raw_packed_push_verbatim(&vq, pd, 0), -EINVAL);
 	virtio_vq_fini(&vq);
 	virtio_mem_destroy(mem);
 }
