@@ -51,9 +51,19 @@ scsi_wait_ndisks()
 		[ "$(vhd_now)" -ge $deadline ] && return 1
 		usleep 100000
 	done
-	# the block device node follows the scsi_disk entry
-	usleep 200000
 	return 0
+}
+
+# scsi_wait_dev T SECONDS: the /dev/sdX of target T once its block device and
+# node exist (they follow the scsi_disk entry, seconds later on a loaded host).
+scsi_wait_dev()
+{
+	local deadline=$(($(vhd_now) + $2)) d
+	while :; do
+		d=$(scsi_dev "$1") && [ -b "$d" ] && echo "$d" && return 0
+		[ "$(vhd_now)" -ge $deadline ] && return 1
+		usleep 100000
+	done
 }
 
 scsi_discovery()
@@ -160,7 +170,7 @@ scsi_hotplug()
 	local n new d0 d1 dnew loop_pid
 	n=$(scsi_ndisks)
 	echo "VHD-WAIT-HOTADD"
-	if scsi_wait_ndisks $((n + 1)) 60 && dnew=$(scsi_dev "$vhd_ntargets"); then
+	if scsi_wait_ndisks $((n + 1)) 60 && dnew=$(scsi_wait_dev "$vhd_ntargets" 30); then
 		vhd_pass "hot-added target $vhd_ntargets appeared as $dnew without a manual rescan"
 		spat "$vhd_ntargets" "$dnew" $((40 * M)) $M 41 65536 &&
 			vhd_pass "I/O on the hot-added disk"
@@ -195,7 +205,7 @@ scsi_main()
 {
 	local d0 d1
 	scsi_discovery
-	d0=$(scsi_dev 0) || {
+	d0=$(scsi_wait_dev 0 30) || {
 		vhd_fail "no disk at target 0"
 		return
 	}
@@ -203,7 +213,7 @@ scsi_main()
 	scsi_patterns "$d0"
 	scsi_commands "$d0"
 	[ "${vhd_pr:-0}" = 1 ] && scsi_pr "$d0"
-	if d1=$(scsi_dev 1); then
+	if [ "${vhd_ntargets:-1}" -ge 2 ] && d1=$(scsi_wait_dev 1 30); then
 		scsi_ext4 "$d1"
 	fi
 	[ "${vhd_hotplug:-0}" = 1 ] && scsi_hotplug
