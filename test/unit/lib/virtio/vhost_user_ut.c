@@ -123,6 +123,7 @@ fb_reply_fd(int fd, uint32_t req, const void *p, uint32_t size, int sendfd)
 	ssize_t n;
 
 	memcpy(m.payload, p, size);
+	memset(cbuf, 0, sizeof(cbuf));	/* the padding too (valgrind: uninitialised bytes) */
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
