@@ -1128,6 +1128,50 @@ vhost_session_set_callfd_msg(void *ctx)
 	vhost_session_op_done(s, 0);
 }
 
+struct vq_kickfd_req {
+	uint16_t	qid;
+	int		kickfd;
+};
+
+static void
+vhost_session_set_kickfd_msg(void *ctx)
+{
+	struct vhost_session *s = ctx;
+	struct vq_kickfd_req *req = s->op_ctx;
+	struct vhost_session_vq *svq = &s->vqs[req->qid];
+
+	if (svq->started && svq->owns_fds) {
+		thread_interrupt_unregister(&svq->intr);
+		vhost_fd_close(&svq->vq.kickfd);
+		svq->vq.kickfd = req->kickfd;
+		req->kickfd = -1;
+		if (svq->vq.kickfd >= 0) {
+			svq->intr = thread_interrupt_register(svq->vq.kickfd, vhost_session_kick,
+							      svq, "vhost_kick");
+			if (svq->intr == NULL) {
+				VHD_WARNLOG("%s: queue %u: kick interrupt not registered; "
+					    "polling only\n", s->name, req->qid);
+			}
+		}
+	}
+	vhost_session_op_done(s, 0);
+}
+
+/* vhost-events: hand a running queue the kick fd rte_vhost now holds. */
+static void
+vhost_session_swap_kickfd(struct vhost_session *s, uint16_t qid)
+{
+	struct vq_kickfd_req req = {.qid = qid, .kickfd = -1};
+	struct rte_vhost_vring vring;
+
+	if (rte_vhost_get_vhost_vring(s->vid, qid, &vring) == 0) {
+		req.kickfd = vhost_fd_dup(vring.kickfd);
+	}
+	VHD_INFOLOG("%s: queue %u: new kick fd while running\n", s->name, qid);
+	vhost_session_call(s, vhost_session_set_kickfd_msg, &req);
+	vhost_fd_close(&req.kickfd);
+}
+
 static enum rte_vhost_msg_result
 vhost_post_msg(int vid, void *_msg)
 {
@@ -1145,6 +1189,12 @@ vhost_post_msg(int vid, void *_msg)
 			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 		}
 		s->vq_kicked[qid] = true;
+		if (s->vq_live[qid] && s->info_started) {
+			/* A new kick fd for a running ring (the spec allows it): swap the
+			 * fd only. Restarting would drop the requests in flight. */
+			vhost_session_swap_kickfd(s, qid);
+			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+		}
 		/* The spec: start polling a queue once its kick fd arrives. */
 		vhost_session_start_vq(s, qid);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
