@@ -22,7 +22,7 @@
 set -u
 . "$(dirname "$0")/lib/common.sh"
 [ "$E2E_SERVER" = vhostd ] || e2e_skip "restarts vhostd itself (VHD_E2E_SERVER=$E2E_SERVER)"
-ring=split
+ring="split"
 [ "${1:-}" = packed ] && ring=packed
 e2e_server_require blk
 e2e_init
@@ -90,13 +90,13 @@ e2e_wait_socket "$E2E_SRV_DIR/rpc.sock" "$E2E_SRV_PID" || {
 e2e_new_disk "$file" $((64 << 20))
 args=()
 [ $ring = packed ] && args+=(-p)
-e2e_rpc bdev_aio_create "$file" aio0 512 >/dev/null &&
-	e2e_rpc bdev_delay_create -b aio0 -d d0 -r 100 -t 200 -w "$delay_us" -n $((2 * delay_us)) \
-		>/dev/null &&
-	e2e_rpc vhost_create_blk_controller "${args[@]}" $name d0 >/dev/null || {
+if ! e2e_rpc bdev_aio_create "$file" aio0 512 >/dev/null ||
+	! e2e_rpc bdev_delay_create -b aio0 -d d0 -r 100 -t 200 -w "$delay_us" \
+		-n $((2 * delay_us)) >/dev/null ||
+	! e2e_rpc vhost_create_blk_controller "${args[@]}" $name d0 >/dev/null; then
 	e2e_fail "could not create the controller"
 	e2e_finish
-}
+fi
 grep -q '"vhost_create_blk_controller"' "$state" || e2e_fail "state file has no controller"
 
 extra=
@@ -107,12 +107,12 @@ E2E_GUEST_TIMEOUT=240 e2e_qemu_start "$console" stream "$append" \
 	-device "vhost-user-blk-pci,chardev=c0,num-queues=2$extra"
 qemu_pid=$E2E_QEMU_PID
 E2E_PIDS+=("$qemu_pid")
-e2e_wait_log "$console" '^VHD-STREAM-STARTED' 120 "$qemu_pid" &&
-	rc_wait_progress $nw 60 || {
+if ! e2e_wait_log "$console" '^VHD-STREAM-STARTED' 120 "$qemu_pid" ||
+	! rc_wait_progress $nw 60; then
 	e2e_fail "guest never started streaming"
 	tail -n 30 "$console" >&2
 	e2e_finish
-}
+fi
 e2e_log "guest streaming ($ring ring): $kills kills, then $terms SIGTERMs"
 
 t0=$SECONDS

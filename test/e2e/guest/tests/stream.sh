@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=sh disable=SC2086,SC3043
 # Guest side of the reconnect/restart tests (sourced by /init): vhd.nw=N
 # writers (default 4), each writing a verified stream (vhd-tool stream: sequence-
 # numbered, checksummed blocks, O_DIRECT, fdatasync every 8 blocks) into its own
