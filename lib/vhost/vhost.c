@@ -389,7 +389,11 @@ vhost_controller_count(void)
 	return n;
 }
 
-/* ---- controller thread: queues and pollers ---------------------------------------- */
+/* ---- queue threads: queues and pollers --------------------------------------------- */
+
+/* The queues of a group: grp->index, + ngrps, ... below max_queues. */
+#define VHOST_GRP_FOREACH_VQ(s, grp, i) \
+	for ((i) = (grp)->index; (i) < (s)->max_queues; (i) += (s)->ngrps)
 
 uint32_t
 vhost_session_inflight(const struct vhost_session *s)
@@ -398,6 +402,21 @@ vhost_session_inflight(const struct vhost_session *s)
 	uint16_t i;
 
 	for (i = 0; i < s->max_queues; i++) {
+		if (s->vqs[i].started) {
+			n += s->vqs[i].vq.inflight_cnt;
+		}
+	}
+	return n;
+}
+
+static uint32_t
+vhost_qgroup_inflight(const struct vhost_qgroup *grp)
+{
+	const struct vhost_session *s = grp->session;
+	uint32_t n = 0;
+	uint16_t i;
+
+	VHOST_GRP_FOREACH_VQ(s, grp, i) {
 		if (s->vqs[i].started) {
 			n += s->vqs[i].vq.inflight_cnt;
 		}
@@ -416,12 +435,13 @@ vhost_session_update_info(struct vhost_session *s)
 static int
 vhost_session_poll(void *ctx)
 {
-	struct vhost_session *s = ctx;
+	struct vhost_qgroup *grp = ctx;
+	struct vhost_session *s = grp->session;
 	uint64_t now = 0;
 	int work = 0;
 	uint16_t i;
 
-	for (i = 0; i < s->max_queues; i++) {
+	VHOST_GRP_FOREACH_VQ(s, grp, i) {
 		struct vhost_session_vq *svq = &s->vqs[i];
 
 		if (!svq->started) {
@@ -445,11 +465,12 @@ vhost_session_poll(void *ctx)
 static bool
 vhost_session_sleep(void *ctx)
 {
-	struct vhost_session *s = ctx;
+	struct vhost_qgroup *grp = ctx;
+	struct vhost_session *s = grp->session;
 	bool idle = true;
 	uint16_t i;
 
-	for (i = 0; i < s->max_queues; i++) {
+	VHOST_GRP_FOREACH_VQ(s, grp, i) {
 		struct vhost_session_vq *svq = &s->vqs[i];
 
 		if (!svq->started) {
@@ -469,16 +490,17 @@ vhost_session_kick(void *ctx)
 	struct vhost_session_vq *svq = ctx;
 
 	thread_eventfd_drain(svq->vq.kickfd);
-	return vhost_session_poll(svq->session);
+	return vhost_session_poll(svq->grp);
 }
 
 static int
 vhost_session_stats(void *ctx)
 {
-	struct vhost_session *s = ctx;
+	struct vhost_qgroup *grp = ctx;
+	struct vhost_session *s = grp->session;
 	uint16_t i;
 
-	for (i = 0; i < s->max_queues; i++) {
+	VHOST_GRP_FOREACH_VQ(s, grp, i) {
 		if (s->vqs[i].started) {
 			vhost_vq_coalesce_update(&s->vqs[i].vq, s->coal_delay_us,
 						 s->coal_io_threshold);
@@ -487,19 +509,22 @@ vhost_session_stats(void *ctx)
 	return POLLER_IDLE;
 }
 
+/* The group's thread. */
 static void
-vhost_session_apply_coalescing(struct vhost_session *s, uint32_t delay_us, uint32_t iops)
+vhost_qgroup_apply_coalescing(struct vhost_qgroup *grp, uint32_t delay_us, uint32_t iops)
 {
+	struct vhost_session *s = grp->session;
+
 	s->coal_delay_us = delay_us;
 	s->coal_io_threshold = (uint32_t)((uint64_t)iops * VHOST_STATS_INTERVAL_MS / 1000);
-	if (delay_us != 0 && s->started && s->stats_poller == NULL) {
-		s->stats_poller = poller_register(vhost_session_stats, s,
-						  VHOST_STATS_INTERVAL_MS * 1000, "vhost_stats");
-	} else if (delay_us == 0 && s->stats_poller != NULL) {
+	if (delay_us != 0 && grp->started && grp->stats_poller == NULL) {
+		grp->stats_poller = poller_register(vhost_session_stats, grp,
+						    VHOST_STATS_INTERVAL_MS * 1000, "vhost_stats");
+	} else if (delay_us == 0 && grp->stats_poller != NULL) {
 		uint16_t i;
 
-		poller_unregister(&s->stats_poller);
-		for (i = 0; i < s->max_queues; i++) {
+		poller_unregister(&grp->stats_poller);
+		VHOST_GRP_FOREACH_VQ(s, grp, i) {
 			s->vqs[i].vq.irq_delay_us = 0;
 		}
 	}
@@ -645,15 +670,16 @@ vhost_session_wait(struct vhost_session *s)
 	}
 }
 
+/* Run fn(s) on `thread` (s->op_ctx = ctx) and wait for its vhost_session_op_done(). */
 static int
-vhost_session_call(struct vhost_session *s, thread_msg_fn fn, void *ctx)
+vhost_session_call_on(struct vhost_session *s, struct thread *thread, thread_msg_fn fn, void *ctx)
 {
 	int rc;
 
 	/* Only non-reactor threads get here, so waiting while holding op_lock is safe. */
 	pthread_mutex_lock(&s->op_lock);
 	s->op_ctx = ctx;
-	rc = thread_send_msg(s->vdev->thread, fn, s);
+	rc = thread_send_msg(thread, fn, s);
 	if (rc != 0) {
 		VHD_ERRLOG("%s: cannot reach the controller thread: %s\n", s->name,
 			   strerror(-rc));
@@ -662,6 +688,12 @@ vhost_session_call(struct vhost_session *s, thread_msg_fn fn, void *ctx)
 	}
 	pthread_mutex_unlock(&s->op_lock);
 	return rc;
+}
+
+static int
+vhost_session_call(struct vhost_session *s, thread_msg_fn fn, void *ctx)
+{
+	return vhost_session_call_on(s, s->vdev->thread, fn, ctx);
 }
 
 /*
@@ -720,6 +752,38 @@ vhost_session_vq_stop_one(struct vhost_session *s, struct vhost_session_vq *svq)
 	svq->base_valid = true;
 }
 
+/* The group's thread: its poller and per-thread personality state, once. */
+static int
+vhost_qgroup_start(struct vhost_qgroup *grp)
+{
+	struct vhost_session *s = grp->session;
+	char name[32];
+	int rc;
+
+	if (grp->started) {
+		return 0;
+	}
+	if (s->vdev->ops->grp_start != NULL) {
+		rc = s->vdev->ops->grp_start(s, grp);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	snprintf(name, sizeof(name), "vhost_session.%u", grp->index);
+	grp->poller = poller_register(vhost_session_poll, grp, 0, name);
+	if (grp->poller == NULL) {
+		if (s->vdev->ops->grp_stop != NULL) {
+			s->vdev->ops->grp_stop(s, grp);
+		}
+		return -ENOMEM;
+	}
+	poller_set_sleep_cb(grp->poller, vhost_session_sleep);
+	grp->started = true;
+	vhost_qgroup_apply_coalescing(grp, s->vdev->coal_delay_base_us,
+				      s->vdev->coal_iops_threshold);
+	return 0;
+}
+
 static void
 vhost_session_start_vq_msg(void *ctx)
 {
@@ -733,27 +797,25 @@ vhost_session_start_vq_msg(void *ctx)
 	if (req->session_start && !s->started) {
 		s->features = req->features;
 		s->mem = req->mem;
-		rc = s->vdev->ops->session_start(s);
-		if (rc != 0) {
-			vhost_session_op_done(s, rc);
-			return;
+		if (s->vdev->ops->session_start != NULL) {
+			rc = s->vdev->ops->session_start(s);
+			if (rc != 0) {
+				vhost_session_op_done(s, rc);
+				return;
+			}
 		}
-		s->poller = poller_register(vhost_session_poll, s, 0, "vhost_session");
-		if (s->poller == NULL) {
-			s->vdev->ops->session_stop(s);
-			vhost_session_op_done(s, -ENOMEM);
-			return;
-		}
-		poller_set_sleep_cb(s->poller, vhost_session_sleep);
 		s->started = true;
 		pthread_mutex_lock(&g_vhost_mutex);
 		s->info_started = true;
 		pthread_mutex_unlock(&g_vhost_mutex);
-		vhost_session_apply_coalescing(s, s->vdev->coal_delay_base_us,
-					       s->vdev->coal_iops_threshold);
 	}
 	if (!s->started) {
 		vhost_session_op_done(s, -EINVAL);
+		return;
+	}
+	rc = vhost_qgroup_start(svq->grp);
+	if (rc != 0) {
+		vhost_session_op_done(s, rc);
 		return;
 	}
 	vhost_session_vq_stop_one(s, svq);
@@ -832,55 +894,84 @@ vhost_session_start_vq_msg(void *ctx)
 	vhost_session_op_done(s, 0);
 }
 
-static int
-vhost_session_stop_poll(void *ctx)
+/* The group's thread, once none of its requests is in flight. */
+static void
+vhost_qgroup_stop_finish(struct vhost_qgroup *grp)
 {
-	struct vhost_session *s = ctx;
+	struct vhost_session *s = grp->session;
 	uint16_t i;
 
-	if (vhost_session_inflight(s) > 0) {
-		return POLLER_IDLE;
-	}
-	poller_unregister(&s->stop_poller);
-	for (i = 0; i < s->max_queues; i++) {
+	poller_unregister(&grp->stop_poller);
+	VHOST_GRP_FOREACH_VQ(s, grp, i) {
 		vhost_session_vq_stop_one(s, &s->vqs[i]);
 	}
-	s->vdev->ops->session_stop(s);
-	s->started = false;
+	if (s->vdev->ops->grp_stop != NULL) {
+		s->vdev->ops->grp_stop(s, grp);
+	}
+	grp->started = false;
 	pthread_mutex_lock(&g_vhost_mutex);
 	vhost_session_update_info(s);
 	pthread_mutex_unlock(&g_vhost_mutex);
-	VHD_INFOLOG("%s: stopped\n", s->name);
 	vhost_session_op_done(s, 0);
+}
+
+static int
+vhost_qgroup_stop_poll(void *ctx)
+{
+	struct vhost_qgroup *grp = ctx;
+
+	if (vhost_qgroup_inflight(grp) > 0) {
+		return POLLER_IDLE;
+	}
+	vhost_qgroup_stop_finish(grp);
 	return POLLER_BUSY;
 }
 
 static void
-vhost_session_stop_msg(void *ctx)
+vhost_qgroup_stop_msg(void *ctx)
 {
 	struct vhost_session *s = ctx;
+	struct vhost_qgroup *grp = s->op_ctx;
 	uint16_t i;
 
-	if (!s->started) {
+	if (!grp->started) {
 		vhost_session_op_done(s, 0);
 		return;
 	}
 	/* No new requests from here on; completions of those in flight still land. */
-	poller_unregister(&s->poller);
-	poller_unregister(&s->stats_poller);
-	for (i = 0; i < s->max_queues; i++) {
+	poller_unregister(&grp->poller);
+	poller_unregister(&grp->stats_poller);
+	VHOST_GRP_FOREACH_VQ(s, grp, i) {
 		thread_interrupt_unregister(&s->vqs[i].intr);
 	}
-	if (vhost_session_inflight(s) == 0) {
-		vhost_session_stop_poll(s);
+	if (vhost_qgroup_inflight(grp) == 0) {
+		vhost_qgroup_stop_finish(grp);
 		return;
 	}
-	s->stop_poller = poller_register(vhost_session_stop_poll, s, 1000, "vhost_stop");
-	if (s->stop_poller == NULL) {
-		/* Cannot wait asynchronously: spin here, completions need this thread though. */
+	grp->stop_poller = poller_register(vhost_qgroup_stop_poll, grp, 1000, "vhost_stop");
+	if (grp->stop_poller == NULL) {
 		VHD_ERRLOG("%s: no memory for the stop poller\n", s->name);
 		vhost_session_op_done(s, -ENOMEM);
 	}
+}
+
+/* Controller thread, every group stopped. */
+static void
+vhost_session_stop_msg(void *ctx)
+{
+	struct vhost_session *s = ctx;
+
+	if (s->started) {
+		if (s->vdev->ops->session_stop != NULL) {
+			s->vdev->ops->session_stop(s);
+		}
+		s->started = false;
+		pthread_mutex_lock(&g_vhost_mutex);
+		vhost_session_update_info(s);
+		pthread_mutex_unlock(&g_vhost_mutex);
+		VHD_INFOLOG("%s: stopped\n", s->name);
+	}
+	vhost_session_op_done(s, 0);
 }
 
 /* vhost-events (or the delete helper): stop and hand the ring bases back to rte_vhost. */
@@ -889,6 +980,9 @@ vhost_session_stop(struct vhost_session *s)
 {
 	uint16_t i;
 
+	for (i = 0; i < s->ngrps; i++) {
+		vhost_session_call_on(s, s->grps[i].thread, vhost_qgroup_stop_msg, &s->grps[i]);
+	}
 	vhost_session_call(s, vhost_session_stop_msg, NULL);
 	for (i = 0; i < s->max_queues; i++) {
 		struct vhost_vq *vq = &s->vqs[i].vq;
@@ -988,7 +1082,7 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 		vhost_fd_close(&req.kickfd);
 		return -EMFILE;
 	}
-	rc = vhost_session_call(s, vhost_session_start_vq_msg, &req);
+	rc = vhost_session_call_on(s, s->vqs[qid].grp->thread, vhost_session_start_vq_msg, &req);
 	/* Not taken when the session could not start (or the thread is unreachable). */
 	vhost_fd_close(&req.callfd);
 	vhost_fd_close(&req.kickfd);
@@ -1214,7 +1308,8 @@ vhost_post_msg(int vid, void *_msg)
 			if (rte_vhost_get_vhost_vring(vid, qid, &vring) == 0) {
 				req.callfd = vhost_fd_dup(vring.callfd);
 			}
-			vhost_session_call(s, vhost_session_set_callfd_msg, &req);
+			vhost_session_call_on(s, s->vqs[qid].grp->thread,
+					      vhost_session_set_callfd_msg, &req);
 			vhost_fd_close(&req.callfd);
 		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -1257,6 +1352,7 @@ vhost_new_connection(int vid)
 	char path[PATH_MAX];
 	struct vhost_dev *vdev;
 	struct vhost_session *s;
+	uint32_t i;
 
 	if (vid < 0 || vid >= RTE_MAX_VHOST_DEVICE ||
 	    rte_vhost_get_ifname(vid, path, sizeof(path)) != 0) {
@@ -1282,6 +1378,15 @@ vhost_new_connection(int vid)
 		return -1;
 	}
 	s->vdev = vdev;
+	s->ngrps = vdev->nqthreads;
+	for (i = 0; i < s->ngrps; i++) {
+		s->grps[i].session = s;
+		s->grps[i].thread = vdev->qthreads[i];
+		s->grps[i].index = (uint16_t)i;
+	}
+	for (i = 0; i < VHOST_MAX_VQS; i++) {
+		s->vqs[i].grp = &s->grps[i % s->ngrps];
+	}
 	s->id = vdev->next_session_id++;
 	snprintf(s->name, sizeof(s->name), "%ss%u", vdev->name, s->id);
 	TAILQ_INSERT_TAIL(&vdev->sessions, s, link);
@@ -1400,6 +1505,44 @@ vhost_thread_exit_msg(void *ctx)
 	thread_exit(ctx);
 }
 
+/* One queue thread on each core of the mask besides the controller thread's. */
+static int
+vhost_dev_create_qthreads(struct vhost_dev *vdev)
+{
+	uint32_t home = thread_get_lcore(vdev->thread);
+	char name[VHOST_NAME_MAX + 16];
+	struct cpuset one;
+	int cpu;
+
+	for (cpu = cpuset_next(&vdev->cpumask, 0); cpu >= 0;
+	     cpu = cpuset_next(&vdev->cpumask, cpu + 1)) {
+		if ((uint32_t)cpu == home || vdev->nqthreads == VHOST_MAX_QTHREADS) {
+			continue;
+		}
+		cpuset_zero(&one);
+		cpuset_set_cpu(&one, (uint32_t)cpu, true);
+		snprintf(name, sizeof(name), "%s.q%d", vdev->name, cpu);
+		vdev->qthreads[vdev->nqthreads] = thread_create(name, &one);
+		if (vdev->qthreads[vdev->nqthreads] == NULL) {
+			return -ENOMEM;
+		}
+		vdev->nqthreads++;
+	}
+	return 0;
+}
+
+static void
+vhost_dev_exit_threads(struct vhost_dev *vdev)
+{
+	uint16_t i;
+
+	for (i = 0; i < vdev->nqthreads; i++) {
+		thread_send_msg(vdev->qthreads[i], vhost_thread_exit_msg, vdev->qthreads[i]);
+		vdev->qthreads[i] = NULL;
+	}
+	vdev->nqthreads = 0;
+}
+
 static int
 vhost_socket_prepare(const char *path)
 {
@@ -1497,6 +1640,14 @@ vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpu
 		rc = -ENOMEM;
 		goto err_unlist;
 	}
+	vdev->qthreads[0] = vdev->thread;
+	vdev->nqthreads = 1;
+	if (ops->spread_queues) {
+		rc = vhost_dev_create_qthreads(vdev);
+		if (rc != 0) {
+			goto err_thread;
+		}
+	}
 	if (delay) {
 		VHD_NOTICELOG("%s: %s controller created; socket %s waits for start\n", name,
 			      ops->type, path);
@@ -1509,7 +1660,7 @@ vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char *cpu
 	return 0;
 
 err_thread:
-	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
+	vhost_dev_exit_threads(vdev);
 err_unlist:
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_REMOVE(&g_vhost_devs, vdev, link);
@@ -1614,12 +1765,17 @@ static void
 vhost_coalescing_msg(void *ctx)
 {
 	struct coal_req *req = ctx;
+	struct thread *self = thread_get_current();
 	struct vhost_session *s;
+	uint16_t i;
 
+	/* Each queue thread gets this message and updates its own groups. */
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_FOREACH(s, &req->vdev->sessions, link) {
-		if (s->started) {
-			vhost_session_apply_coalescing(s, req->delay, req->iops);
+		for (i = 0; i < s->ngrps; i++) {
+			if (s->grps[i].thread == self && s->grps[i].started) {
+				vhost_qgroup_apply_coalescing(&s->grps[i], req->delay, req->iops);
+			}
 		}
 	}
 	pthread_mutex_unlock(&g_vhost_mutex);
@@ -1631,6 +1787,7 @@ vhost_controller_set_coalescing(const char *name, uint32_t delay_base_us, uint32
 {
 	struct vhost_dev *vdev;
 	struct coal_req *req;
+	uint16_t i;
 
 	if ((uint64_t)iops_threshold * VHOST_STATS_INTERVAL_MS / 1000 == 0) {
 		VHD_ERRLOG("IOPS rate of %u is too low. Min is %u\n", iops_threshold,
@@ -1650,16 +1807,18 @@ vhost_controller_set_coalescing(const char *name, uint32_t delay_base_us, uint32
 	vdev->coal_iops_threshold = iops_threshold;
 	pthread_mutex_unlock(&g_vhost_mutex);
 
-	req = calloc(1, sizeof(*req));
-	if (req == NULL) {
-		return -ENOMEM;
-	}
-	req->vdev = vdev;
-	req->delay = delay_base_us;
-	req->iops = iops_threshold;
-	if (thread_send_msg(vdev->thread, vhost_coalescing_msg, req) != 0) {
-		free(req);
-		return -ENOMEM;
+	for (i = 0; i < vdev->nqthreads; i++) {
+		req = calloc(1, sizeof(*req));
+		if (req == NULL) {
+			return -ENOMEM;
+		}
+		req->vdev = vdev;
+		req->delay = delay_base_us;
+		req->iops = iops_threshold;
+		if (thread_send_msg(vdev->qthreads[i], vhost_coalescing_msg, req) != 0) {
+			free(req);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -1685,7 +1844,7 @@ vhost_delete_finish(void *ctx)
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_REMOVE(&g_vhost_devs, vdev, link);
 	pthread_mutex_unlock(&g_vhost_mutex);
-	thread_send_msg(vdev->thread, vhost_thread_exit_msg, vdev->thread);
+	vhost_dev_exit_threads(vdev);
 	VHD_NOTICELOG("%s: controller deleted\n", vdev->name);
 	free(vdev->name);
 	free(vdev->path);

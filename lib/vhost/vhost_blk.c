@@ -44,9 +44,11 @@ struct blk_dev {
 	bool			removed;	/* set by the app thread, read by the controller thread */
 	uint32_t		block_size;
 	struct poller		*remove_poller;	/* controller thread */
+	uint16_t		remove_next;	/* queue thread putting its channels */
 	char			serial[VIRTIO_BLK_ID_BYTES];
 };
 
+/* Per session and queue thread (vhost_qgroup.priv): that thread's bdev channel. */
 struct blk_session {
 	struct io_channel	*ch;
 };
@@ -254,7 +256,7 @@ blk_task_dispatch(struct blk_task *task)
 {
 	struct vhost_session *s = task->svq->session;
 	struct blk_dev *bdev_dev = to_blk(s->vdev);
-	struct blk_session *bs = s->priv;
+	struct blk_session *bs = task->svq->grp->priv;
 	struct vhost_blk_req *req = &task->req;
 	uint32_t bs_bytes = bdev_dev->block_size;
 	struct virtio_blk_discard_write_zeroes seg;
@@ -523,7 +525,7 @@ blk_vq_stop(struct vhost_session *s, struct vhost_session_vq *svq)
 }
 
 static int
-blk_session_start(struct vhost_session *s)
+blk_grp_start(struct vhost_session *s, struct vhost_qgroup *grp)
 {
 	struct blk_dev *bdev_dev = to_blk(s->vdev);
 	struct blk_session *bs = calloc(1, sizeof(*bs));
@@ -538,14 +540,14 @@ blk_session_start(struct vhost_session *s)
 			return -ENOMEM;
 		}
 	}
-	s->priv = bs;
+	grp->priv = bs;
 	return 0;
 }
 
 static void
-blk_session_stop(struct vhost_session *s)
+blk_grp_stop(struct vhost_session *s, struct vhost_qgroup *grp)
 {
-	struct blk_session *bs = s->priv;
+	struct blk_session *bs = grp->priv;
 
 	if (bs == NULL) {
 		return;
@@ -554,7 +556,7 @@ blk_session_stop(struct vhost_session *s)
 		io_channel_put(bs->ch);
 	}
 	free(bs);
-	s->priv = NULL;
+	grp->priv = NULL;
 }
 
 /* ---- config space (vhost-events thread) ------------------------------------------- */
@@ -646,15 +648,41 @@ blk_session_check_drained(struct vhost_session *s, void *ctx)
 	}
 }
 
+/*
+ * Queue thread qthreads[remove_next]: put this thread's channel of every session,
+ * then pass on to the next queue thread; the last one hands over to the app thread.
+ * (g_vhost_mutex keeps the sessions listed; a group's channel is only touched on its
+ * own thread, and grp_start takes none once `removed` is set.)
+ */
 static void
 blk_session_put_channel(struct vhost_session *s, void *ctx)
 {
-	struct blk_session *bs = s->priv;
+	uint16_t k = *(uint16_t *)ctx;
+	struct blk_session *bs = k < s->ngrps ? s->grps[k].priv : NULL;
 
 	if (bs != NULL && bs->ch != NULL) {
 		io_channel_put(bs->ch);
 		bs->ch = NULL;
 	}
+}
+
+static void
+blk_remove_put_msg(void *ctx)
+{
+	struct blk_dev *bdev_dev = ctx;
+	struct vhost_dev *vdev = &bdev_dev->vdev;
+	uint16_t k = bdev_dev->remove_next;
+
+	vhost_dev_foreach_session(vdev, blk_session_put_channel, &k);
+	bdev_dev->remove_next++;
+	if (bdev_dev->remove_next < vdev->nqthreads) {
+		if (thread_send_msg(vdev->qthreads[bdev_dev->remove_next], blk_remove_put_msg,
+				    bdev_dev) == 0) {
+			return;
+		}
+		VHD_ERRLOG("%s: cannot reach a queue thread after hot-remove\n", vdev->name);
+	}
+	thread_send_msg(thread_get_app(), blk_remove_close_msg, bdev_dev);
 }
 
 static int
@@ -667,9 +695,9 @@ blk_remove_poll(void *ctx)
 	if (d.busy) {
 		return POLLER_IDLE;
 	}
-	vhost_dev_foreach_session(&bdev_dev->vdev, blk_session_put_channel, NULL);
 	poller_unregister(&bdev_dev->remove_poller);
-	thread_send_msg(thread_get_app(), blk_remove_close_msg, bdev_dev);
+	bdev_dev->remove_next = 0;
+	blk_remove_put_msg(bdev_dev);	/* qthreads[0] is this thread */
 	return POLLER_BUSY;
 }
 
@@ -766,8 +794,9 @@ blk_destroy(struct vhost_dev *vdev)
 
 static const struct vhost_dev_ops g_blk_ops = {
 	.type = "blk",
-	.session_start = blk_session_start,
-	.session_stop = blk_session_stop,
+	.spread_queues = true,
+	.grp_start = blk_grp_start,
+	.grp_stop = blk_grp_stop,
 	.vq_start = blk_vq_start,
 	.vq_stop = blk_vq_stop,
 	.vq_poll = blk_vq_poll,

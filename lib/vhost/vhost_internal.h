@@ -8,6 +8,12 @@
  *   - controller thread (vdev->thread, one per controller, on its cpumask):
  *     everything a session does with guest memory: pollers, kick interrupts,
  *     personality I/O, and the start/stop steps below.
+ *   - queue threads: a personality with spread_queues (vhost-blk) whose
+ *     cpumask has several cores gets one more thread on each other core of the
+ *     mask (vdev->qthreads[1..], "<ctrlr>.q<cpu>"); queue i of a session
+ *     belongs to qthreads[i % nqthreads] (qthreads[0] is the controller
+ *     thread). A queue's poller, kick interrupt, I/O and start/stop run on its
+ *     thread only, grouped per session and thread in a struct vhost_qgroup.
  *   - rte_vhost's "vhost-events" thread: vhost-user messages and callbacks.
  *     It only gathers what rte_vhost knows, posts a message to the controller
  *     thread and, where the protocol requires it, waits on the session's
@@ -32,10 +38,13 @@
 
 struct json_object;
 struct vhost_dev;
+struct vhost_qgroup;
 struct vhost_session;
 
 /* rte_vhost's GET_QUEUE_NUM answer in 22.11 (VHOST_MAX_QUEUE_PAIRS). */
 #define VHOST_MAX_VQS		128
+/* Threads one controller's queues are spread over (the controller thread included). */
+#define VHOST_MAX_QTHREADS	16
 /* Requests taken from one queue per poller run. */
 #define VHOST_VQ_POLL_BUDGET	32
 /* Coalescing statistics interval (SPDK_VHOST_STATS_CHECK_INTERVAL_MS). */
@@ -61,7 +70,21 @@ struct vhost_session_vq {
 	bool			base_valid;	/* stopped: indexes to hand back to rte_vhost */
 	bool			owns_fds;	/* vq.callfd/kickfd are our dups: close them */
 	struct thread_interrupt	*intr;
+	struct vhost_qgroup	*grp;		/* the thread this queue runs on */
 	void			*priv;		/* personality: per-queue task pool */
+};
+
+/* A session's queues on one thread: queues grp->index, + ngrps, + 2 * ngrps, ... */
+struct vhost_qgroup {
+	struct vhost_session	*session;
+	struct thread		*thread;
+	uint16_t		index;
+	/* The group's thread only. */
+	bool			started;
+	struct poller		*poller;
+	struct poller		*stats_poller;
+	struct poller		*stop_poller;
+	void			*priv;		/* personality: per-thread state (channels) */
 };
 
 struct vhost_session {
@@ -70,16 +93,18 @@ struct vhost_session {
 	uint32_t		id;
 	char			name[VHOST_NAME_MAX + 16];
 
-	/* Controller-thread state. */
+	/*
+	 * Session state, written only between a full stop and the first queue
+	 * start (both serialised by vhost-events), read by every queue thread.
+	 */
 	bool			started;
 	uint64_t		features;
 	struct vhost_mem	mem;
-	struct poller		*poller;
-	struct poller		*stats_poller;
-	struct poller		*stop_poller;
 	uint32_t		coal_delay_us;
 	uint32_t		coal_io_threshold;	/* requests per stats interval */
 	uint16_t		max_queues;		/* highest started qid + 1 */
+	uint16_t		ngrps;			/* vdev->nqthreads at connection */
+	struct vhost_qgroup	grps[VHOST_MAX_QTHREADS];
 	struct vhost_session_vq	vqs[VHOST_MAX_VQS];
 	void			*priv;			/* personality: per-session state */
 
@@ -113,19 +138,29 @@ struct vhost_session {
  */
 struct vhost_dev_ops {
 	const char	*type;		/* "blk" */
-	/* Required. Controller thread: per-session state (channels). 0 or -errno. */
+	/*
+	 * Spread a session's queues over one thread per core of the controller's
+	 * cpumask. Then every queue callback below runs on the queue's thread and
+	 * per-thread state (bdev channels) belongs in grp_start/grp_stop.
+	 */
+	bool		spread_queues;
+	/* Optional. The first queue's thread: per-session state. 0 or -errno. */
 	int		(*session_start)(struct vhost_session *s);
-	/* Required. Controller thread: undo session_start; no request is in flight. */
+	/* Optional. Controller thread: undo session_start; every queue group stopped. */
 	void		(*session_stop)(struct vhost_session *s);
-	/* Required. Controller thread: per-queue state sized by svq->vq.size. 0 or -errno. */
+	/* Optional. The group's thread, before its first queue starts: per-thread state. */
+	int		(*grp_start)(struct vhost_session *s, struct vhost_qgroup *grp);
+	/* Optional. The group's thread: undo grp_start; none of its requests in flight. */
+	void		(*grp_stop)(struct vhost_session *s, struct vhost_qgroup *grp);
+	/* Required. Queue thread: per-queue state sized by svq->vq.size. 0 or -errno. */
 	int		(*vq_start)(struct vhost_session *s, struct vhost_session_vq *svq);
-	/* Required. Controller thread: free per-queue state; nothing in flight. */
+	/* Required. Queue thread: free per-queue state; nothing in flight. */
 	void		(*vq_stop)(struct vhost_session *s, struct vhost_session_vq *svq);
-	/* Required. Controller thread: take up to `budget` requests; returns how many. */
+	/* Required. Queue thread: take up to `budget` requests; returns how many. */
 	int		(*vq_poll)(struct vhost_session *s, struct vhost_session_vq *svq,
 				   uint32_t budget);
-	/* Optional. Controller thread: re-run the split-ring request at `head` (inflight
-	 * resubmission after a backend restart). */
+	/* Optional. Queue thread: re-run the request at `head` (split) or inflight
+	 * entry (packed): inflight resubmission after a backend restart. */
 	int		(*vq_resubmit)(struct vhost_session *s, struct vhost_session_vq *svq,
 				       uint16_t head);
 	/* Optional. vhost-events: fill `len` bytes of config space. 0 or -errno. */
@@ -151,6 +186,8 @@ struct vhost_dev {
 	char			*path;
 	struct cpuset		cpumask;
 	struct thread		*thread;
+	struct thread		*qthreads[VHOST_MAX_QTHREADS];	/* [0] = thread */
+	uint16_t		nqthreads;
 	const struct vhost_dev_ops *ops;
 	uint64_t		virtio_features;
 	uint64_t		protocol_features;
@@ -182,7 +219,8 @@ int vhost_dev_register_ext(struct vhost_dev *vdev, const char *name, const char 
 int vhost_dev_start(struct vhost_dev *vdev);
 /* App thread, under g_vhost_mutex or not: lookup by name. */
 struct vhost_dev *vhost_dev_find(const char *name);
-/* Controller thread: run fn(s, ctx) on each started session (synchronously). */
+/* Reactor thread: run fn(s, ctx) on each started session (synchronously, under
+ * g_vhost_mutex). */
 void vhost_dev_foreach_session(struct vhost_dev *vdev,
 			       void (*fn)(struct vhost_session *s, void *ctx), void *ctx);
 /* Any thread: ask the guests of every session for a config re-read (resize). */

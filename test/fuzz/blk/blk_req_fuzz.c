@@ -49,6 +49,7 @@ vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask
 {
 	vdev->name = strdup(name);
 	vdev->ops = ops;
+	vdev->nqthreads = 1;
 	vdev->virtio_features = virtio_features;
 	return 0;
 }
@@ -424,8 +425,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = calloc(1, sizeof(*s));
 	s->vdev = &bd->vdev;
 	snprintf(s->name, sizeof(s->name), "fz0s0");
+	s->ngrps = 1;
+	s->grps[0].session = s;
 	svq = &s->vqs[0];
 	svq->session = s;
+	svq->grp = &s->grps[0];
 	svq->vq.packed = mode & 1;
 	svq->vq.event_idx = (mode >> 1) & 1;
 	svq->vq.indirect = (mode >> 2) & 1;
@@ -453,7 +457,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fg_guest_init(&g_guest, in.p + in.pos, in.len - in.pos);
 	fg_guest_ring(&g_guest, &svq->vq);
 	FG_CHECK(vhost_vq_init(&svq->vq) == 0);
-	FG_CHECK(blk_session_start(s) == 0);
+	FG_CHECK(blk_grp_start(s, &s->grps[0]) == 0);
 	FG_CHECK(blk_vq_start(s, svq) == 0);
 	s->max_queues = 1;
 	g_session = s;
@@ -526,7 +530,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blk_vq_poll(s, svq, 1);	/* releases the channel after a hot-remove */
 	run_pollers();
 	blk_vq_stop(s, svq);
-	blk_session_stop(s);
+	blk_grp_stop(s, &s->grps[0]);
 	g_session = NULL;
 	FG_CHECK(g_channels == 0);
 	FG_CHECK(!removed || !g_desc.open);

@@ -41,6 +41,7 @@ vhost_dev_register(struct vhost_dev *vdev, const char *name, const char *cpumask
 	}
 	vdev->name = strdup(name);
 	vdev->ops = ops;
+	vdev->nqthreads = 1;
 	return 0;
 }
 
@@ -366,8 +367,11 @@ ut_setup(void **state)
 	g_s = calloc(1, sizeof(*g_s));
 	g_s->vdev = &g_blk->vdev;
 	snprintf(g_s->name, sizeof(g_s->name), "c0s0");
+	g_s->ngrps = 1;
+	g_s->grps[0].session = g_s;
 	g_svq = &g_s->vqs[0];
 	g_svq->session = g_s;
+	g_svq->grp = &g_s->grps[0];
 	g_svq->vq.size = QSZ;
 	g_svq->vq.desc = g_ring.desc;
 	g_svq->vq.avail = (struct vring_avail *)&g_ring.avail;
@@ -376,7 +380,7 @@ ut_setup(void **state)
 	g_svq->vq.callfd = -1;
 	g_svq->vq.indirect = true;
 	assert_int_equal(vhost_vq_init(&g_svq->vq), 0);
-	assert_int_equal(blk_session_start(g_s), 0);
+	assert_int_equal(blk_grp_start(g_s, &g_s->grps[0]), 0);
 	assert_int_equal(blk_vq_start(g_s, g_svq), 0);
 	g_s->max_queues = 1;
 	g_session = g_s;
@@ -387,7 +391,7 @@ static int
 ut_teardown(void **state)
 {
 	blk_vq_stop(g_s, g_svq);
-	blk_session_stop(g_s);
+	blk_grp_stop(g_s, &g_s->grps[0]);
 	free(g_s);
 	g_session = NULL;
 	free(g_blk->vdev.name);
