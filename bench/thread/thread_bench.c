@@ -5,8 +5,11 @@
  *      (poll, adaptive and interrupt modes);
  *   2. message round trip (ping-pong) between the two reactors;
  *   3. cost of one idle iteration: thread_poll() with one idle poller, by hand,
- *      and a whole poll-mode reactor loop iteration.
- * Usage: thread_bench [-n MSGS] [-t SECS]
+ *      and a whole poll-mode reactor loop iteration;
+ *   4. CPU of reactor 0 at a fixed rate of messages (-r, default 100000/s, evenly
+ *      spaced, sent by a plain pthread on cpu 1) in adaptive and interrupt modes:
+ *      what sparse requests cost a reactor that may sleep between them.
+ * Usage: thread_bench [-n MSGS] [-t SECS] [-r RATE]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +27,7 @@
 
 static uint64_t g_msgs = 5000000;
 static double g_secs = 1.0;
+static uint64_t g_rate = 100000;
 
 static pthread_t g_runner;
 static struct thread *g_a, *g_b;
@@ -271,12 +275,95 @@ bench_idle_reactor(void)
 	stop();
 }
 
+/* ---- fixed message rate: reactor CPU --------------------------------------------------------- */
+
+static uint64_t g_rate_recv;
+
+static void
+rate_msg(void *ctx)
+{
+	__atomic_store_n(&g_rate_recv, g_rate_recv + 1, __ATOMIC_RELAXED);
+}
+
+/* utime + stime of one task of this process, in seconds. */
+static double
+task_cpu_s(int tid)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return 0;
+	}
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* Fields after the ")" of the command name: state is field 3, utime 14, stime 15. */
+	p = p != NULL ? strrchr(buf, ')') : NULL;
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&ut, &st) != 2) {
+		return 0;
+	}
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void
+bench_rate(enum reactor_mode mode)
+{
+	uint64_t gap = util_get_ticks_hz() / g_rate, t0, next, now, end, sent = 0;
+	struct reactor_stats st[2];
+	cpu_set_t set;
+	double c0, c1, secs;
+
+	if (start(mode) != 0) {
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	usleep(100000);
+	reactors_get_stats(st, 2);
+	__atomic_store_n(&g_rate_recv, 0, __ATOMIC_RELAXED);
+	c0 = task_cpu_s(st[0].tid);
+	t0 = next = util_get_ticks();
+	end = t0 + (uint64_t)(g_secs * (double)util_get_ticks_hz());
+	do {
+		now = util_get_ticks();
+		if (now < next) {
+			continue;
+		}
+		if (thread_send_msg(g_a, rate_msg, NULL) == 0) {
+			sent++;
+		}
+		/* Evenly spaced: slots missed while this pthread was descheduled are skipped. */
+		next += gap;
+		if (next < now) {
+			next = now + gap;
+		}
+	} while (now < end);
+	while (__atomic_load_n(&g_rate_recv, __ATOMIC_RELAXED) < sent) {
+		usleep(100);
+	}
+	secs = (double)(util_get_ticks() - t0) / (double)util_get_ticks_hz();
+	c1 = task_cpu_s(st[0].tid);
+	printf("fixed rate %-9s  %8.0f msgs/s (asked %" PRIu64 "): reactor 0 %.3f cpu-s/s, "
+	       "%.2f us cpu per message\n", reactor_mode_name(mode), (double)sent / secs, g_rate,
+	       (c1 - c0) / secs, sent ? (c1 - c0) * 1e6 / (double)sent : 0.0);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	CPU_SET(1, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	stop();
+}
+
 int
 main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "n:t:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:r:h")) != -1) {
 		switch (c) {
 		case 'n':
 			g_msgs = strtoull(optarg, NULL, 0);
@@ -284,13 +371,19 @@ main(int argc, char **argv)
 		case 't':
 			g_secs = atof(optarg);
 			break;
+		case 'r':
+			g_rate = strtoull(optarg, NULL, 0);
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-n MSGS] [-t SECS]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n MSGS] [-t SECS] [-r RATE]\n", argv[0]);
 			return 2;
 		}
 	}
 	if (g_msgs < 20) {
 		g_msgs = 20;
+	}
+	if (g_rate == 0 || g_rate > util_get_ticks_hz()) {
+		g_rate = 100000;
 	}
 	log_set_level(LOG_LEVEL_WARN);
 	printf("lib/thread benchmark: ring %u slots, batch %u, adaptive idle %u us\n",
@@ -303,5 +396,7 @@ main(int argc, char **argv)
 	bench_pingpong(REACTOR_MODE_INTERRUPT);
 	bench_idle_hand();
 	bench_idle_reactor();
+	bench_rate(REACTOR_MODE_ADAPTIVE);
+	bench_rate(REACTOR_MODE_INTERRUPT);
 	return 0;
 }
