@@ -1262,7 +1262,7 @@ vhost_session_swap_kickfd(struct vhost_session *s, uint16_t qid)
 		req.kickfd = vhost_fd_dup(vring.kickfd);
 	}
 	VHD_INFOLOG("%s: queue %u: new kick fd while running\n", s->name, qid);
-	vhost_session_call(s, vhost_session_set_kickfd_msg, &req);
+	vhost_session_call_on(s, s->vqs[qid].grp->thread, vhost_session_set_kickfd_msg, &req);
 	vhost_fd_close(&req.kickfd);
 }
 

@@ -394,7 +394,7 @@ fake_completer(void *ctx)
 
 	/* Held requests complete once released, or when the session is stopping (the
 	 * session poller is gone then: a stop waits for them). */
-	if (!g_release && s->poller != NULL) {
+	if (!g_release && s->grps[0].poller != NULL) {
 		return POLLER_IDLE;
 	}
 	for (i = 0; i < s->max_queues; i++) {
@@ -472,7 +472,7 @@ fake_vq_stop(struct vhost_session *s, struct vhost_session_vq *svq)
 	 */
 	if (f->held != 0 || svq->vq.inflight_cnt != 0) {
 		/* Only on that restart path: a session stop unregisters the poller first. */
-		FUZZ_CHECK(!g_strict && s->poller != NULL);
+		FUZZ_CHECK(!g_strict && s->grps[0].poller != NULL);
 		g_restart_inflight++;
 	}
 	fuzz_trace("vq_stop %s q%u held %u inflight %u\n", s->name, svq->qid, f->held,
@@ -868,6 +868,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	g_vdev.name = "fuzz";
 	g_vdev.path = "fuzz.sock";
 	g_vdev.thread = g_ctrl;
+	g_vdev.qthreads[0] = g_ctrl;
+	g_vdev.nqthreads = 1;
 	g_vdev.ops = &g_fake_ops;
 	g_fake_ops_nocfg = g_fake_ops;
 	g_fake_ops_nocfg.get_config = NULL;
