@@ -680,7 +680,7 @@ test_reactor_adaptive_sparse_sleeps(void **state)
 	/*
 	 * One message every 100 us: far apart, so reactor 1 sleeps between
 	 * them (the 1 ms idle spell alone would keep it polling throughout).
-	 * Asserted loosely: on a loaded machine messages may bunch up.
+	 * Asserted loosely (1 in 8): on a loaded machine messages bunch up.
 	 */
 	__atomic_store_n(&g_sparse_runs, 0, __ATOMIC_RELAXED);
 	get_stats(st);
@@ -698,7 +698,7 @@ test_reactor_adaptive_sparse_sleeps(void **state)
 		      "reactor awake %.1f us per message, process cpu %.1f us per message "
 		      "(sender included)\n", SPARSE_GAP_US, st[1].sleeps - sleeps0, n,
 		      (double)(st[1].busy_ticks + st[1].idle_ticks - awake0) / 1e3 / n, cpu);
-	assert_true(st[1].sleeps - sleeps0 >= n / 4);
+	assert_true(st[1].sleeps - sleeps0 >= n / 8);
 
 	/* Dense: an immediate ping-pong does not sleep between its messages. */
 	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
@@ -710,7 +710,8 @@ test_reactor_adaptive_sparse_sleeps(void **state)
 	get_stats(st);
 	print_message("adaptive mode, 20000 ping-pong messages: %" PRIu64 " sleeps\n",
 		      st[0].sleeps + st[1].sleeps - sleeps0);
-	assert_true(st[0].sleeps + st[1].sleeps - sleeps0 < 2000);
+	/* Sparse handling would sleep once per message on each side (~20000). */
+	assert_true(st[0].sleeps + st[1].sleeps - sleeps0 < 10000);
 	stop_reactors();
 }
 
