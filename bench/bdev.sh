@@ -8,6 +8,9 @@
 #   bench/bdev.sh                    defaults: CORE=1 SECS=3 REPS=3 FILE=/var/tmp/vhd-bench.img
 #   CORE=0 SECS=5 REPS=5 FILE=/path/on/real/disk bench/bdev.sh
 #   MODE=interrupt BACKENDS="aio uring" bench/bdev.sh      our reactor sleeps in epoll like fio
+#   MODE=adaptive BACKENDS="aio uring" bench/bdev.sh       the daemon's default: sleeps between
+#                                                          sparse I/Os (a QD 1 disk), polls dense ones
+# On a VM, poll mode loses QD 1 IOPS to fio by spinning alone (doc/performance.md, bdev).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -43,16 +46,18 @@ ours() {
 		-S 256 | sed -E 's/.*iops=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/'
 }
 
-# One fio run: prints "iops p50 p99".
+# One fio run: prints "iops p50 p99". The latency is fio's "lat" (submission
+# to completion, as ours is), not "clat" (which starts after the submit
+# syscall: on this VM io_submit alone takes 40-80 us).
 fio_run() {
 	local engine=$1 rw=$2 qd=$3
 	fio --name=ref --filename="$FILE" --ioengine="$engine" --direct=$DIRECT --rw="$rw" --bs=4k \
-		--iodepth="$qd" --time_based --runtime="$SECS" --ramp_time=1 \
+		--iodepth="$qd" --time_based --runtime="$SECS" --ramp_time=1 --lat_percentiles=1 \
 		--cpus_allowed="$CORE" --output-format=json 2>/dev/null | python3 -c '
 import json, sys
 j = json.load(sys.stdin)["jobs"][0]
 d = j["read"] if j["read"]["io_bytes"] > 0 else j["write"]
-p = d["clat_ns"]["percentile"]
+p = d["lat_ns"]["percentile"]
 print("%.0f %.2f %.2f" % (d["iops"], p["50.000000"] / 1000, p["99.000000"] / 1000))'
 }
 
