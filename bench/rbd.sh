@@ -5,7 +5,11 @@
 # same one-node test cluster, same image, in one invocation. Not a test: prints IOPS
 # and the ratios vhostd/rbd-bench and vhostd/qsd, never fails on the numbers.
 #
-#   bench/rbd.sh [-T SECONDS] [-q QD] [-s IMAGE_MiB] [-r ROUNDS]
+#   bench/rbd.sh [-T SECONDS] [-q QD] [-s IMAGE_MiB] [-r ROUNDS] [-p]
+#
+# vhost-perf sleeps on its call eventfd (--wait) like `rbd bench` does: on a small
+# machine a busy-polling client would take a core from the OSD and penalise the two
+# vhost servers only. -p: let it busy-poll. Every round's figures are printed too.
 #
 # 4 KiB random writes then random reads over the whole image (prefilled, so every
 # object exists and reads hit data); -r rounds in rotating order, medians. rbd_cache is off for all three (vhostd's default; qsd with cache.direct=on;
@@ -20,13 +24,15 @@ secs=10
 qd=32
 size=256
 repeats=3
-while getopts "T:q:s:r:h" o; do
+client_wait=--wait
+while getopts "T:q:s:r:ph" o; do
 	case $o in
 	T) secs=$OPTARG ;;
 	q) qd=$OPTARG ;;
 	s) size=$OPTARG ;;
 	r) repeats=$OPTARG ;;
-	*) sed -n '2,13p' "$0"; exit 2 ;;
+	p) client_wait= ;;
+	*) sed -n '2,18p' "$0"; exit 2 ;;
 	esac
 done
 [ -x "$VPERF" ] && [ -x "$VHOSTD" ] || { echo "build first: make"; exit 2; }
@@ -48,9 +54,14 @@ conf=$ceph/ceph.conf
 
 vperf() {	# SOCK WORKLOAD -> IOPS
 	taskset -c $CLI_CPU "$VPERF" -s "$1" -w "$2" -q "$qd" -o 4096 -T "$secs" --size "${size}M" \
-		--timeout-ms 120000 -c "[$CLI_CPU]" --json 2>/dev/null | python3 -c '
+		--timeout-ms 120000 -c "[$CLI_CPU]" $client_wait --json 2>"$work/vperf.err" |
+		python3 -c '
 import json, sys
-print("%.0f" % json.load(sys.stdin)["total"]["all"]["iops"])' || echo 0
+print("%.0f" % json.load(sys.stdin)["total"]["all"]["iops"])' 2>/dev/null || {
+		# A failed sample counts 0 and says why (stderr of vhost-perf).
+		echo "vhost-perf $2 on $(basename "$1") failed: $(tail -n 3 "$work/vperf.err")" >&2
+		echo 0
+	}
 }
 
 rbdbench() {	# write|read -> IOPS
@@ -76,10 +87,12 @@ run_vhostd() {	# -> "write read"
 	rpc bdev_rbd_register_cluster c0 --config-file "$conf"
 	rpc bdev_rbd_create -b r0 --cluster-name c0 rbd bench 512
 	rpc vhost_create_blk_controller vhd.sock r0
-	echo "$(vperf "$work/vhd.sock" randwrite) $(vperf "$work/vhd.sock" randread)"
+	echo "$(vperf "$work/vhd.sock" randwrite) $(vperf "$work/vhd.sock" randread) $(cpu_ticks "$pid")"
 	kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
 }
 rpc() { python3 "$RPC" -s "$work/rpc.sock" -t 120 "$@" >/dev/null; }
+# CPU time (user + system, clock ticks) a server process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 run_rbdbench() {
 	echo "$(rbdbench write) $(rbdbench read)"
@@ -94,14 +107,17 @@ run_qsd() {
 		>"$work/qsd.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 300); do [ -S "$work/qsd.sock" ] && break; sleep 0.1; done
-	echo "$(vperf "$work/qsd.sock" randwrite) $(vperf "$work/qsd.sock" randread)"
+	echo "$(vperf "$work/qsd.sock" randwrite) $(vperf "$work/qsd.sock" randread) $(cpu_ticks "$pid")"
 	kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
+# Median of the samples that ran (a failed sample, 0, is left out: see the rounds line).
+median() { awk '$1 > 0' | sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
 
 # Rounds rotate the order (vhostd, rbd bench, qsd), so no peer always runs first.
-: >"$work/v" >"$work/b" >"$work/q"
+: >"$work/v"
+: >"$work/b"
+: >"$work/q"
 for ((r = 0; r < repeats; r++)); do
 	for k in 0 1 2; do
 		case $(((r + k) % 3)) in
@@ -115,9 +131,16 @@ v_w=$(cut -d' ' -f1 "$work/v" | median) v_r=$(cut -d' ' -f2 "$work/v" | median)
 b_w=$(cut -d' ' -f1 "$work/b" | median) b_r=$(cut -d' ' -f2 "$work/b" | median)
 q_w=$(cut -d' ' -f1 "$work/q" | median) q_r=$(cut -d' ' -f2 "$work/q" | median)
 
+# Server CPU per I/O over both workloads of a run (start-up included): µs.
+cpu_us() {	# FILE -> median µs of server CPU per I/O
+	awk -v s="$secs" -v hz="$(getconf CLK_TCK)" '($1 + $2 > 0) {
+		printf "%.1f\n", $3 * 1e6 / hz / (($1 + $2) * s) }' "$1" | median
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "n/a"), a / b }'; }
 echo "# vhostd $(git -C "$top" rev-parse --short HEAD 2>/dev/null): rbd, 4 KiB QD $qd, ${secs}s," \
-	"image ${size} MiB, median of $repeats, server cpu $SRV_CPU, client cpu $CLI_CPU, load $(cut -d' ' -f1 /proc/loadavg)"
+	"image ${size} MiB, median of $repeats, server cpu $SRV_CPU, client cpu $CLI_CPU ${client_wait:-(busy-poll)}, load $(cut -d' ' -f1 /proc/loadavg)"
 printf "%-10s %12s %12s %12s %10s %10s\n" workload vhostd "rbd bench" qsd "vhd/rbd" "vhd/qsd"
 printf "%-10s %12s %12s %12s %10s %10s\n" randwrite "$v_w" "$b_w" "$q_w" "$(ratio "$v_w" "$b_w")" "$(ratio "$v_w" "$q_w")"
 printf "%-10s %12s %12s %12s %10s %10s\n" randread "$v_r" "$b_r" "$q_r" "$(ratio "$v_r" "$b_r")" "$(ratio "$v_r" "$q_r")"
+echo "rounds (write read [cpu ticks]): vhostd: $(paste -sd, "$work/v"); rbd bench: $(paste -sd, "$work/b"); qsd: $(paste -sd, "$work/q")"
+echo "server CPU per I/O (µs, both workloads, start-up included): vhostd $(cpu_us "$work/v"), qsd $(cpu_us "$work/q")"
