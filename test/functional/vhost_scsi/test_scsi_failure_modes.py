@@ -98,7 +98,10 @@ def mode_b(d):
         rm = AsyncRpc(d, "vhost_scsi_controller_remove_target",
                       {"ctrlr": "sb", "scsi_target_num": 1})
         rm.start()
-        time.sleep(0.1)
+        # The RPC has reached the controller thread once it logs the removal (a
+        # fixed sleep was too short on a loaded machine).
+        wait_for(lambda: "sb: removing target 1" in open(d.log_path).read(),
+                 "the removal to start")
         check(rm.is_alive(), "remove_target waits for the slow command")
         second = c.send(1, 0, read10(8, 8), 4096)
         got = {}
