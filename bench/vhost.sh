@@ -12,7 +12,10 @@
 # ratio vhostd/QSD and each server's CPU time per I/O (utime+stime of the
 # whole process from /proc/PID/stat over the run). "malloc" for QSD is a
 # file on tmpfs (/dev/shm): memory-backed, as close to a malloc bdev as QSD
-# gets. The client's own ceiling (vhost-perf --echo) is measured first.
+# gets. QSD's null-co runs with read-zeroes=on, as vhostd's null bdev always
+# zeroes reads (QEMU's default leaves the buffer untouched, which skips the
+# 4 KiB write into guest memory that dominates a null read at QD 32).
+# The client's own ceiling (vhost-perf --echo) is measured first.
 # vhostd is skipped (and said so) when build/app/vhostd/vhostd is missing or
 # lacks bdev_null_create / bdev_malloc_create / vhost_create_blk_controller.
 set -u
@@ -83,7 +86,7 @@ HZ=$(getconf CLK_TCK)
 start_qsd() {
 	truncate -s 256M "$shm/qsd-malloc.img"
 	taskset -c $SRV_CPU qemu-storage-daemon \
-		--blockdev driver=null-co,node-name=null0,size=1073741824 \
+		--blockdev driver=null-co,node-name=null0,size=1073741824,read-zeroes=on \
 		--blockdev driver=file,node-name=mal0,filename="$shm/qsd-malloc.img" \
 		--export type=vhost-user-blk,id=e0,node-name=null0,addr.type=unix,addr.path="$work/qsd-null.sock",writable=on,num-queues=1 \
 		--export type=vhost-user-blk,id=e1,node-name=mal0,addr.type=unix,addr.path="$work/qsd-malloc.sock",writable=on,num-queues=1 \
