@@ -110,7 +110,7 @@ for name, data in seeds.items():
     with open(os.path.join(here, name), "wb") as f:
         f.write(data)
 
-# Findings (not seeds): inputs that fail with VHD_FUZZ_STRICT=1; see crashes-found/README.
+# Findings (not seeds): regression inputs of fixed bugs; see crashes-found/README.
 found = os.path.join(os.path.dirname(here), "crashes-found")
 os.makedirs(found, exist_ok=True)
 with open(os.path.join(found, "kick_restart_inflight"), "wb") as f:
