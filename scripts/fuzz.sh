@@ -5,7 +5,7 @@
 # (test/fuzz/<area>/corpus, read recursively) plus a working corpus kept in
 # build/fuzz/corpus-<name> between runs.
 # Usage: scripts/fuzz.sh [--ci] [SECONDS] [NAME...]
-#   --ci       short runs, as make check does (VHD_FUZZ_SECONDS, default 30 each,
+#   --ci       short runs, as make check does (VHD_FUZZ_SECONDS, default 60 each,
 #              VHD_FUZZ_JOBS targets at once, default 2)
 #   SECONDS    per target (default VHD_FUZZ_SECONDS or 600)
 #   NAME       only these targets (e.g. vq_ring_fuzz), and build only theirs; default all
@@ -17,7 +17,7 @@ mkdir -p build/fuzz
 secs=${VHD_FUZZ_SECONDS:-600}
 jobs_max=${VHD_FUZZ_JOBS:-1}
 if [ "${1:-}" = "--ci" ]; then
-	secs=${VHD_FUZZ_SECONDS:-30}
+	secs=${VHD_FUZZ_SECONDS:-60}
 	jobs_max=${VHD_FUZZ_JOBS:-2}
 	shift
 fi
