@@ -395,16 +395,16 @@ vhost_controller_count(void)
 #define VHOST_GRP_FOREACH_VQ(s, grp, i) \
 	for ((i) = (grp)->index; (i) < (s)->max_queues; (i) += (s)->ngrps)
 
+static uint32_t vhost_qgroup_inflight(const struct vhost_qgroup *grp);
+
 uint32_t
 vhost_session_inflight(const struct vhost_session *s)
 {
 	uint32_t n = 0;
-	uint16_t i;
+	uint16_t g;
 
-	for (i = 0; i < s->max_queues; i++) {
-		if (s->vqs[i].started) {
-			n += s->vqs[i].vq.inflight_cnt;
-		}
+	for (g = 0; g < s->ngrps; g++) {
+		n += vhost_qgroup_inflight(&s->grps[g]);
 	}
 	return n;
 }
@@ -491,6 +491,21 @@ vhost_session_kick(void *ctx)
 
 	thread_eventfd_drain(svq->vq.kickfd);
 	return vhost_session_poll(svq->grp);
+}
+
+/* The queue's thread: wake on its kick fd (interrupt/adaptive mode). */
+static void
+vhost_session_vq_arm_kick(struct vhost_session_vq *svq)
+{
+	if (svq->vq.kickfd < 0) {
+		return;
+	}
+	svq->intr = thread_interrupt_register(svq->vq.kickfd, vhost_session_kick, svq,
+					      "vhost_kick");
+	if (svq->intr == NULL) {
+		VHD_WARNLOG("%s: queue %u: kick interrupt not registered; polling only\n",
+			    svq->session->name, svq->qid);
+	}
 }
 
 static int
@@ -868,14 +883,7 @@ vhost_session_start_vq_msg(void *ctx)
 	if (req->qid >= s->max_queues) {
 		s->max_queues = req->qid + 1;
 	}
-	if (vq->kickfd >= 0) {
-		svq->intr = thread_interrupt_register(vq->kickfd, vhost_session_kick, svq,
-						      "vhost_kick");
-		if (svq->intr == NULL) {
-			VHD_WARNLOG("%s: queue %u: kick interrupt not registered; polling only\n",
-				    s->name, req->qid);
-		}
-	}
+	vhost_session_vq_arm_kick(svq);
 	/* Requests that were in flight when a previous backend went away. */
 	if (req->resubmit_cnt > 0 && s->vdev->ops->vq_resubmit != NULL) {
 		uint16_t i;
@@ -1239,14 +1247,7 @@ vhost_session_set_kickfd_msg(void *ctx)
 		vhost_fd_close(&svq->vq.kickfd);
 		svq->vq.kickfd = req->kickfd;
 		req->kickfd = -1;
-		if (svq->vq.kickfd >= 0) {
-			svq->intr = thread_interrupt_register(svq->vq.kickfd, vhost_session_kick,
-							      svq, "vhost_kick");
-			if (svq->intr == NULL) {
-				VHD_WARNLOG("%s: queue %u: kick interrupt not registered; "
-					    "polling only\n", s->name, req->qid);
-			}
-		}
+		vhost_session_vq_arm_kick(svq);
 	}
 	vhost_session_op_done(s, 0);
 }
