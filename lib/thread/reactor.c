@@ -401,9 +401,16 @@ reactor_run(struct reactor *r)
 		if (busy) {
 			__atomic_store_n(&r->busy_ticks, r->busy_ticks + (now - last),
 					 __ATOMIC_RELAXED);
-			/* The idle gap ended when this iteration started (`last`). */
-			gap_avg = reactor_gap_update(gap_avg, was_busy ? 0 : last - last_busy,
-						     gap_cap);
+			/*
+			 * The idle gap ended when this iteration started (`last`). A run
+			 * of busy iterations is one burst of work (a request is popped,
+			 * submitted, then completed by a message a few iterations
+			 * later): only the gap before the burst counts, or the zero
+			 * gaps inside it would make sparse requests look dense.
+			 */
+			if (!was_busy) {
+				gap_avg = reactor_gap_update(gap_avg, last - last_busy, gap_cap);
+			}
 			last_busy = now;
 		} else {
 			__atomic_store_n(&r->idle_ticks, r->idle_ticks + (now - last),

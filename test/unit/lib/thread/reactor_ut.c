@@ -715,6 +715,90 @@ test_reactor_adaptive_sparse_sleeps(void **state)
 	stop_reactors();
 }
 
+/*
+ * Sparse work that takes several busy iterations each time (a request popped,
+ * then its completion delivered by a message a few iterations later): only
+ * the gap before each burst counts, so it still sleeps between bursts. When
+ * the zero gaps inside a burst were averaged in, 4 busy iterations per
+ * message made a 100 us rate look dense and the reactor polled throughout.
+ */
+#define BURST_ITERS	4
+
+static struct poller *g_burst_poller;
+static uint32_t g_burst_left;
+static uint32_t g_burst_done;
+
+static int
+burst_poll(void *ctx)
+{
+	if (g_burst_left == 0) {
+		return POLLER_IDLE;
+	}
+	/* Bursts that bunch up run back to back: count each one's last iteration. */
+	if (--g_burst_left % BURST_ITERS == 0) {
+		__atomic_fetch_add(&g_burst_done, 1, __ATOMIC_RELAXED);
+	}
+	return POLLER_BUSY;
+}
+
+static void
+burst_msg(void *ctx)
+{
+	if (g_burst_poller == NULL) {
+		g_burst_poller = poller_register(burst_poll, NULL, 0, "burst");
+	}
+	g_burst_left += BURST_ITERS;
+}
+
+static void
+burst_stop(void *ctx)
+{
+	poller_unregister(&g_burst_poller);
+	__atomic_store_n(&g_burst_done, UINT32_MAX, __ATOMIC_RELEASE);
+}
+
+static bool
+burst_all_done(void *ctx)
+{
+	return __atomic_load_n(&g_burst_done, __ATOMIC_RELAXED) >= *(uint32_t *)ctx;
+}
+
+static void
+test_reactor_adaptive_sparse_bursts(void **state)
+{
+	struct reactor_stats st[2];
+	struct thread *b;
+	uint64_t sleeps0;
+	uint32_t i, n = SPARSE_MSGS, all = UINT32_MAX;
+
+	if (!g_have_two_cpus) {
+		skip();
+	}
+	start_reactors(REACTOR_MODE_ADAPTIVE);
+	create_on("a", 0);
+	b = create_on("b", 1);
+	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
+	g_burst_poller = NULL;
+	g_burst_left = 0;
+	__atomic_store_n(&g_burst_done, 0, __ATOMIC_RELAXED);
+	get_stats(st);
+	sleeps0 = st[1].sleeps;
+	for (i = 0; i < n; i++) {
+		assert_int_equal(thread_send_msg(b, burst_msg, NULL), 0);
+		usleep(SPARSE_GAP_US);
+	}
+	assert_true(wait_until(burst_all_done, &n, WAIT_MS));
+	get_stats(st);
+	print_message("adaptive mode, a %u-iteration burst every %u us: %" PRIu64
+		      " sleeps for %u bursts\n", BURST_ITERS, SPARSE_GAP_US,
+		      st[1].sleeps - sleeps0, n);
+	/* Loosely, as above: on a loaded machine bursts bunch up. */
+	assert_true(st[1].sleeps - sleeps0 >= n / 8);
+	assert_int_equal(thread_send_msg(b, burst_stop, NULL), 0);
+	assert_true(wait_until(burst_all_done, &all, WAIT_MS));
+	stop_reactors();
+}
+
 static void
 test_reactor_poll_mode_fds(void **state)
 {
@@ -923,6 +1007,7 @@ main(void)
 		cmocka_unit_test_teardown(test_reactor_adaptive_idle, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_adaptive_busy_then_sleep, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_adaptive_sparse_sleeps, teardown_reactors),
+		cmocka_unit_test_teardown(test_reactor_adaptive_sparse_bursts, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_poll_mode_fds, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_thread_from_thread, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_io_channels_across_reactors,
