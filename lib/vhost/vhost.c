@@ -55,6 +55,8 @@ enum {
 	VHU_SET_VRING_ENABLE = 18,
 	VHU_GET_CONFIG = 24,
 	VHU_SET_CONFIG = 25,
+	VHU_GET_INFLIGHT_FD = 31,
+	VHU_SET_INFLIGHT_FD = 32,
 	VHU_RESET_DEVICE = 34,
 };
 
@@ -81,6 +83,12 @@ struct vhu_msg {
 			uint32_t	num;
 		} state;
 		struct vhu_config	cfg;
+		struct {
+			uint64_t	mmap_size;
+			uint64_t	mmap_offset;
+			uint16_t	num_queues;
+			uint16_t	queue_size;
+		} __attribute__((packed)) inflight;
 	} payload;
 } __attribute__((packed));
 
@@ -563,12 +571,24 @@ vq_inflight_last_split(void *ctx, uint16_t head)
 	rte_vhost_set_last_inflight_io_split(svq->session->vid, svq->qid, head);
 }
 
+/*
+ * Clearing an entry is ours, not rte_vhost's: rte_vhost_clr_inflight_desc_split()
+ * (and _packed) fence before and after the store, and the first fence waits for
+ * the used-ring stores to reach lines the guest is polling, a third of the
+ * server's time at QD 32 on null. What a restarted backend needs (rte_vhost's
+ * vhost_check_queue_inflights_*) is only the order of the stores: used entry and
+ * index, then the entry cleared, then the region's used index. Release stores
+ * give that order on every architecture; a killed process's stores still reach
+ * memory.
+ */
 static void
 vq_inflight_clr_split(void *ctx, uint16_t last_used_idx, uint16_t head)
 {
 	struct vhost_session_vq *svq = ctx;
+	struct rte_vhost_inflight_info_split *info = svq->inflight_region;
 
-	rte_vhost_clr_inflight_desc_split(svq->session->vid, svq->qid, last_used_idx, head);
+	__atomic_store_n(&info->desc[head].inflight, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&info->used_idx, last_used_idx, __ATOMIC_RELEASE);
 }
 
 static void
@@ -591,8 +611,12 @@ static void
 vq_inflight_clr_packed(void *ctx, uint16_t entry)
 {
 	struct vhost_session_vq *svq = ctx;
+	struct rte_vhost_inflight_info_packed *info = svq->inflight_region;
 
-	rte_vhost_clr_inflight_desc_packed(svq->session->vid, svq->qid, entry);
+	__atomic_store_n(&info->desc[entry].inflight, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&info->old_free_head, info->free_head, __ATOMIC_RELEASE);
+	__atomic_store_n(&info->old_used_idx, info->used_idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&info->old_used_wrap_counter, info->used_wrap_counter, __ATOMIC_RELEASE);
 }
 
 /* Packed resubmission: the descriptors rte_vhost copied into entry's chain of the region. */
@@ -650,6 +674,7 @@ struct vq_start_req {
 	struct vhost_mem	mem;
 	struct rte_vhost_vring	vring;
 	bool			has_inflight;
+	void			*inflight_region;
 	uint16_t		last_avail;
 	uint16_t		last_used;
 	uint16_t		*resubmit;
@@ -861,9 +886,11 @@ vhost_session_start_vq_msg(void *ctx)
 		vq->last_avail_idx = req->last_avail;
 		vq->last_used_idx = req->last_used;
 	}
+	svq->inflight_region = NULL;
 	if (req->has_inflight) {
 		vq->inflight = vq->packed ? &g_inflight_packed_ops : &g_inflight_split_ops;
 		vq->inflight_ctx = svq;
+		svq->inflight_region = req->inflight_region;
 	}
 	rc = vhost_vq_init(vq);
 	if (rc != 0) {
@@ -1063,7 +1090,17 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 	memset(&inflight, 0, sizeof(inflight));
 	if (rte_vhost_get_vhost_ring_inflight(s->vid, qid, &inflight) == 0 &&
 	    inflight.inflight_split != NULL) {
+		/* desc_num is the frontend's queue_size (split and packed alike):
+		 * entries up to the ring's size must fit, or tracking would write
+		 * past the queue's part of the region. */
+		if (inflight.inflight_split->desc_num < req.vring.size) {
+			VHD_ERRLOG("%s: queue %u: inflight region holds %u entries for a ring "
+				   "of %u: not tracking inflight requests\n", s->name, qid,
+				   inflight.inflight_split->desc_num, req.vring.size);
+			goto no_inflight;
+		}
 		req.has_inflight = true;
+		req.inflight_region = inflight.inflight_split;
 		/* Packed: both positions restart at the last used slot; each request
 		 * resubmitted from its entry's copies moves avail past its chain. */
 		if (req.features & (1ull << VHOST_F_RING_PACKED)) {
@@ -1083,6 +1120,7 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 			req.resubmit_cnt = (uint16_t)i;
 		}
 	}
+no_inflight:
 	req.callfd = vhost_fd_dup(req.vring.callfd);
 	req.kickfd = vhost_fd_dup(req.vring.kickfd);
 	if ((req.vring.callfd >= 0 && req.callfd < 0) || (req.vring.kickfd >= 0 && req.kickfd < 0)) {
@@ -1121,6 +1159,42 @@ vhost_session_by_vid(int vid)
 	s = g_vid_sessions[vid];
 	pthread_mutex_unlock(&g_vhost_mutex);
 	return s;
+}
+
+/* Bytes of one queue's part of an inflight region (docs/interop/vhost-user.rst), 64-aligned. */
+static uint64_t
+vhost_inflight_queue_bytes(bool packed, uint16_t queue_size)
+{
+	/* split: features, version, desc_num, last_batch_head, used_idx, 16-byte entries;
+	 * packed: features, 6 u16 and 9 u8 fields, 32-byte entries */
+	uint64_t n = packed ? 32ull * queue_size + 8 + 6 * 2 + 9 : 16ull * queue_size + 8 + 4 * 2;
+
+	return (n + 63) & ~63ull;
+}
+
+/*
+ * SET_INFLIGHT_FD: rte_vhost maps mmap_size bytes and then writes each of
+ * num_queues parts at queue_bytes intervals without checking that they fit.
+ */
+static bool
+vhost_inflight_msg_valid(struct vhost_session *s, const struct vhu_msg *msg)
+{
+	uint16_t nq = msg->payload.inflight.num_queues, qs = msg->payload.inflight.queue_size;
+	uint64_t features = 0;
+
+	if (msg->size != sizeof(msg->payload.inflight)) {
+		return true;	/* rte_vhost rejects it itself */
+	}
+	/* The layout rte_vhost picks: the features negotiated so far. */
+	rte_vhost_get_negotiated_features(s->vid, &features);
+	if (nq == 0 || qs == 0 || qs > VHOST_VQ_MAX_SIZE ||
+	    msg->payload.inflight.mmap_size / nq <
+		    vhost_inflight_queue_bytes(features & (1ull << VHOST_F_RING_PACKED), qs)) {
+		VHD_ERRLOG("%s: SET_INFLIGHT_FD: %u queues of %u entries do not fit in %" PRIu64
+			   " bytes\n", s->name, nq, qs, msg->payload.inflight.mmap_size);
+		return false;
+	}
+	return true;
 }
 
 static enum rte_vhost_msg_result
@@ -1184,6 +1258,22 @@ vhost_pre_msg(int vid, void *_msg)
 			s->needs_restart = true;
 		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	case VHU_SET_INFLIGHT_FD:
+		if (!vhost_inflight_msg_valid(s, msg)) {
+			return RTE_VHOST_MSG_RESULT_ERR;
+		}
+		/* fall through */
+	case VHU_GET_INFLIGHT_FD:
+		/* rte_vhost unmaps the old region: nothing may still write to it. QEMU
+		 * sends both before it sets up the rings; a frontend that sends them to
+		 * running queues gets them stopped (drained), to be started again by
+		 * its next SET_VRING_KICK. */
+		if (!s->info_started) {
+			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+		}
+		VHD_WARNLOG("%s: inflight region replaced while running: queues stopped\n",
+			    s->name);
+		/* fall through */
 	case VHU_RESET_OWNER:
 	case VHU_RESET_DEVICE:
 		vhost_session_stop(s);

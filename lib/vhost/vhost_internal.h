@@ -72,6 +72,9 @@ struct vhost_session_vq {
 	struct thread_interrupt	*intr;
 	struct vhost_qgroup	*grp;		/* the thread this queue runs on */
 	void			*priv;		/* personality: per-queue task pool */
+	/* rte_vhost's inflight region of this queue (split or packed layout), or NULL.
+	 * Mapped until the session stops: GET/SET_INFLIGHT_FD stop a started session. */
+	void			*inflight_region;
 };
 
 /* A session's queues on one thread: queues grp->index, + ngrps, + 2 * ngrps, ... */

@@ -62,6 +62,7 @@ struct fake_q {
 	uint16_t	last_avail, last_used;
 	bool		kick;
 	bool		inflight;
+	bool		inflight_short;	/* the region holds fewer entries than the ring */
 	uint16_t	resubmit_num;
 	struct rte_vhost_resubmit_desc resubmit[8];
 };
@@ -81,7 +82,10 @@ struct fake_dev {
 static struct fake_dev g_fake[FUZZ_VIDS];
 static uint8_t *g_guest;
 static int g_kickfd = -1;
-static struct rte_vhost_inflight_info_split g_inflight_split;
+/* Each queue's inflight region, room for the largest ring in either layout: vhost.c
+ * writes entries itself (clearing them), within desc_num. */
+#define FUZZ_INFLIGHT_ENTRIES	32768
+static void *g_inflight[FUZZ_QUEUES];
 static struct rte_vhost_resubmit_info g_resubmit_info;
 
 RTE_DEFINE_PER_LCORE(int, _rte_errno);
@@ -211,9 +215,18 @@ rte_vhost_get_vhost_ring_inflight(int vid, uint16_t vring_idx,
 	if (q == NULL || !q->inflight) {
 		return -1;
 	}
+	if (g_inflight[vring_idx] == NULL) {
+		g_inflight[vring_idx] = calloc(1, sizeof(struct rte_vhost_inflight_info_packed) +
+						       FUZZ_INFLIGHT_ENTRIES *
+							       sizeof(struct rte_vhost_inflight_desc_packed));
+		FUZZ_CHECK(g_inflight[vring_idx] != NULL);
+	}
 	g_resubmit_info.resubmit_list = q->resubmit;
 	g_resubmit_info.resubmit_num = q->resubmit_num;
-	vring->inflight_split = &g_inflight_split;
+	vring->inflight_split = g_inflight[vring_idx];
+	/* desc_num sits at the same offset in both layouts. */
+	vring->inflight_split->desc_num = q->inflight_short ? q->size / 2 :
+				VHD_MIN(q->size, (uint16_t)FUZZ_INFLIGHT_ENTRIES);
 	vring->resubmit_inflight = &g_resubmit_info;
 	return 0;
 }
@@ -721,6 +734,7 @@ static const uint32_t g_requests[] = {
 	VHU_SET_FEATURES, VHU_RESET_OWNER, VHU_SET_MEM_TABLE, VHU_GET_VRING_BASE,
 	VHU_SET_VRING_KICK, VHU_SET_VRING_CALL, VHU_SET_VRING_ENABLE, VHU_GET_CONFIG,
 	VHU_SET_CONFIG, VHU_RESET_DEVICE, VHU_GET_CONFIG, VHU_SET_CONFIG,
+	VHU_GET_INFLIGHT_FD, VHU_SET_INFLIGHT_FD,
 };
 
 static uint32_t
@@ -754,6 +768,7 @@ configure_queue(struct fake_q *q, const uint8_t *x, uint8_t a)
 	q->size = (a & 8) ? get16(x) : g_sizes[x[0] % VHD_COUNTOF(g_sizes)];
 	q->last_avail = get16(x + 2);
 	q->last_used = get16(x + 4);
+	q->inflight_short = (x[11] & 1) != 0;
 	q->resubmit_num = x[6] % 10;	/* up to 9: more than the list holds (8) */
 	for (uint16_t i = 0; i < 8; i++) {
 		q->resubmit[i].index = (uint16_t)(x[7] + i * x[8]);
@@ -820,6 +835,17 @@ send_msg(enum ev_kind kind, int vid, uint8_t a, uint8_t b, const uint8_t *x)
 	req_size = (b & 0x80) ? get16(x + 10) : VHU_CFG_HDR + msg->payload.cfg.size;
 	if ((b & 0xc0) == 0 && msg->request != VHU_GET_CONFIG && msg->request != VHU_SET_CONFIG) {
 		req_size = sizeof(uint64_t);
+	}
+	if (msg->request == VHU_SET_INFLIGHT_FD || msg->request == VHU_GET_INFLIGHT_FD) {
+		/* mmap_size from x[0..3] (scaled), mmap_offset 0, num_queues, queue_size */
+		msg->payload.inflight.mmap_size = (uint64_t)get32(x) << (x[9] & 15);
+		msg->payload.inflight.mmap_offset = 0;
+		msg->payload.inflight.num_queues = x[8] % 10;
+		msg->payload.inflight.queue_size = (x[9] & 0x10) ? get16(x + 4) :
+							   g_sizes[x[4] % VHD_COUNTOF(g_sizes)];
+		if ((b & 0xc0) == 0) {
+			req_size = sizeof(msg->payload.inflight);
+		}
 	}
 	msg->size = req_size;
 	orig_size = msg->size;
