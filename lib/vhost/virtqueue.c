@@ -108,6 +108,7 @@ vhost_vq_init(struct vhost_vq *vq)
 		return -EINVAL;
 	}
 	vq->broken = false;
+	vq->avail_idx = vq->last_avail_idx;
 	vq->signalled_used_valid = false;
 	vq->call_pending = false;
 	vq->inflight_cnt = 0;
@@ -248,16 +249,23 @@ vhost_vq_pop_head(struct vhost_vq *vq, uint16_t head, struct vhost_vq_elem *elem
 static int
 vq_split_pop(struct vhost_vq *vq, struct vhost_vq_elem *elem, uint16_t iov_max)
 {
-	uint16_t avail_idx, head;
+	uint16_t head;
 	int rc;
 
-	avail_idx = vq_load_acquire(&vq->avail->idx);
-	if (avail_idx == vq->last_avail_idx) {
-		return 0;
-	}
-	if ((uint16_t)(avail_idx - vq->last_avail_idx) > vq->size) {
-		vq_mark_broken(vq, "avail index moved by more than the queue size");
-		return -EPROTO;
+	/*
+	 * avail->idx is read again only once we have caught up with the last
+	 * value read: the guest writes it for every request, and each read of a
+	 * line the other core is writing is a cache-line transfer.
+	 */
+	if (vq->avail_idx == vq->last_avail_idx) {
+		vq->avail_idx = vq_load_acquire(&vq->avail->idx);
+		if (vq->avail_idx == vq->last_avail_idx) {
+			return 0;
+		}
+		if ((uint16_t)(vq->avail_idx - vq->last_avail_idx) > vq->size) {
+			vq_mark_broken(vq, "avail index moved by more than the queue size");
+			return -EPROTO;
+		}
 	}
 	head = vq_read_once(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1)]);
 	if (head >= vq->size) {
@@ -265,6 +273,12 @@ vq_split_pop(struct vhost_vq *vq, struct vhost_vq_elem *elem, uint16_t iov_max)
 		return -EPROTO;
 	}
 	vq->last_avail_idx++;
+	if (vq->last_avail_idx != vq->avail_idx) {
+		/* The next request's first descriptor: its miss overlaps this walk. */
+		uint16_t next = vq_read_once(&vq->avail->ring[vq->last_avail_idx & (vq->size - 1)]);
+
+		__builtin_prefetch(&vq->desc[next & (vq->size - 1)]);
+	}
 	if (vq->inflight && vq->inflight->set_split) {
 		vq->inflight->set_split(vq->inflight_ctx, head);
 	}

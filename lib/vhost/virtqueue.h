@@ -87,6 +87,7 @@ struct vhost_vq {
 	/* Split: free-running indexes. Packed: ring slot (< size) plus wrap counters. */
 	uint16_t	last_avail_idx;
 	uint16_t	last_used_idx;
+	uint16_t	avail_idx;	/* split: shadow of avail->idx, read again once caught up */
 	bool		avail_wrap;
 	bool		used_wrap;
 
