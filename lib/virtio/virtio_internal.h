@@ -65,6 +65,7 @@ struct virtio_vq {
 	struct vring_used	*used;
 	uint16_t		avail_idx;	/* shadow of avail->idx */
 	uint16_t		last_used_idx;
+	uint16_t		used_idx;	/* shadow of used->idx: read again only once caught up */
 	uint16_t		*next_free;	/* private free list (never read back from the ring) */
 
 	/* packed */

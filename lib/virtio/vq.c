@@ -438,13 +438,29 @@ virtio_vq_notify(struct virtio_vq *vq)
 	return kick;
 }
 
+/*
+ * Split: whether the device has used entries we have not taken. used->idx is
+ * read again only once we have caught up with the last value read: the device
+ * writes it for every request, and each read of a line it is writing costs a
+ * cache-line transfer between the cores.
+ */
+static bool
+vq_split_used_pending(struct virtio_vq *vq)
+{
+	if (vq->used_idx != vq->last_used_idx) {
+		return true;
+	}
+	vq->used_idx = VQ_LOAD_ACQ(&vq->used->idx);
+	return vq->used_idx != vq->last_used_idx;
+}
+
 static int
 vq_get_used_split(struct virtio_vq *vq, void **ctx, uint32_t *len)
 {
 	struct vring_used_elem e;
 	struct virtio_chain *c;
 
-	if (VQ_LOAD_ACQ(&vq->used->idx) == vq->last_used_idx) {
+	if (!vq_split_used_pending(vq)) {
 		return -EAGAIN;
 	}
 	e = vq->used->ring[vq->last_used_idx & (vq->size - 1)];
@@ -532,7 +548,7 @@ virtio_vq_has_used(struct virtio_vq *vq)
 
 		return avail == used && used == vq->used_wrap;
 	}
-	return VQ_LOAD_ACQ(&vq->used->idx) != vq->last_used_idx;
+	return vq_split_used_pending(vq);
 }
 
 void
@@ -742,7 +758,7 @@ virtio_vq_raw_get_used(struct virtio_vq *vq, uint32_t *id, uint32_t *len)
 		}
 		return 0;
 	}
-	if (VQ_LOAD_ACQ(&vq->used->idx) == vq->last_used_idx) {
+	if (!vq_split_used_pending(vq)) {
 		return -EAGAIN;
 	}
 	*id = vq->used->ring[vq->last_used_idx & (vq->size - 1)].id;
