@@ -76,7 +76,7 @@ fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	scripts/fuzz.sh
 
-bench: apps
+bench: apps $(BENCH_BIN_PATHS)
 	@for b in bench/*.sh; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done; true
 
 install: apps
