@@ -72,7 +72,8 @@ if [ "${VHD_CHECK_ASAN:-1}" != 0 ]; then
 			# 110 s under ASan here at load 5, ~4.5 min at load 13; between them they
 			# drive the daemon's main paths: bdev backends and every RPC, config
 			# save/replay, hostile RPC clients, vhost-blk and vhost-scsi I/O,
-			# hot-plug, call-fd churn. "all" adds the slow ones (rpc/test_cli,
+			# hot-plug, call-fd churn, inflight regions replaced by a hostile
+			# frontend. "all" adds the slow ones (rpc/test_cli,
 			# rpc/test_config, rpc/test_lifecycle, bdev/test_save_config, security,
 			# blk_verify, delete_connected, scsi_verify, scsi_failure_modes).
 			asan_ftests=()
@@ -81,6 +82,7 @@ if [ "${VHD_CHECK_ASAN:-1}" != 0 ]; then
 				rpc/test_rpc_client.py rpc/test_hostile.py rpc/test_reactors.py \
 				vhost/test_rpc_errors.py vhost/test_save_config.py \
 				vhost/test_blk_multicore.py vhost/test_call_churn.py \
+				vhost/test_inflight_replace.py \
 				vhost_scsi/test_scsi_protocol.py \
 				vhost_scsi/test_scsi_qemu_delay.py vhost_scsi/test_scsi_rpc.py \
 				vhost_scsi/test_scsi_hotplug.py; do

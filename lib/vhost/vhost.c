@@ -61,6 +61,8 @@ enum {
 };
 
 #define VHU_CONFIG_MAX		256
+#define VHU_PAYLOAD_MAX		632	/* rte_vhost's payload union (its crypto session is the largest) */
+#define VHU_MAX_FDS		8
 #define VHU_VRING_IDX_MASK	0xffull
 #define VHU_VRING_NOFD_MASK	(1ull << 8)
 
@@ -88,9 +90,25 @@ struct vhu_msg {
 			uint64_t	mmap_offset;
 			uint16_t	num_queues;
 			uint16_t	queue_size;
-		} __attribute__((packed)) inflight;
+		} inflight;	/* 24 bytes with its padding, as on the wire */
+		uint8_t			raw[VHU_PAYLOAD_MAX];
 	} payload;
 } __attribute__((packed));
+
+/*
+ * What the hooks really get: rte_vhost's struct vhu_msg_context (DPDK 22.11
+ * lib/vhost/vhost_user.h, whose comment says external message handlers rely
+ * on its layout): the message, then the fds that came with it.
+ */
+struct vhu_msg_ctx {
+	struct vhu_msg	msg;
+	int		fds[VHU_MAX_FDS];
+	int		fd_num;
+} __attribute__((packed));
+
+_Static_assert(offsetof(struct vhu_msg_ctx, fds) == 644 &&
+		       offsetof(struct vhu_msg_ctx, fd_num) == 676,
+	       "rte_vhost 22.11's vhu_msg_context layout");
 
 #define VHU_HDR_SIZE	12u
 #define VHU_CFG_HDR	12u
@@ -1173,28 +1191,60 @@ vhost_inflight_queue_bytes(bool packed, uint16_t queue_size)
 }
 
 /*
- * SET_INFLIGHT_FD: rte_vhost maps mmap_size bytes and then writes each of
- * num_queues parts at queue_bytes intervals without checking that they fit.
+ * SET_INFLIGHT_FD: rte_vhost maps mmap_size bytes of the fd at mmap_offset
+ * (after unmapping the old region) and then writes each of num_queues parts at
+ * queue_bytes intervals, checking none of it: a region too small for its
+ * queues, or a file shorter than the mapping (SIGBUS), would crash the daemon.
  */
 static bool
-vhost_inflight_msg_valid(struct vhost_session *s, const struct vhu_msg *msg)
+vhost_inflight_msg_valid(struct vhost_session *s, const struct vhu_msg_ctx *ctx)
 {
+	const struct vhu_msg *msg = &ctx->msg;
 	uint16_t nq = msg->payload.inflight.num_queues, qs = msg->payload.inflight.queue_size;
+	uint64_t size = msg->payload.inflight.mmap_size, off = msg->payload.inflight.mmap_offset;
 	uint64_t features = 0;
+	struct stat st;
 
-	if (msg->size != sizeof(msg->payload.inflight)) {
-		return true;	/* rte_vhost rejects it itself */
+	if (msg->size != sizeof(msg->payload.inflight) || ctx->fd_num != 1 || ctx->fds[0] < 0) {
+		VHD_ERRLOG("%s: SET_INFLIGHT_FD with a payload of %u bytes and %d fds\n", s->name,
+			   msg->size, ctx->fd_num);
+		return false;
 	}
 	/* The layout rte_vhost picks: the features negotiated so far. */
 	rte_vhost_get_negotiated_features(s->vid, &features);
 	if (nq == 0 || qs == 0 || qs > VHOST_VQ_MAX_SIZE ||
-	    msg->payload.inflight.mmap_size / nq <
-		    vhost_inflight_queue_bytes(features & (1ull << VHOST_F_RING_PACKED), qs)) {
+	    size / nq < vhost_inflight_queue_bytes(features & (1ull << VHOST_F_RING_PACKED), qs)) {
 		VHD_ERRLOG("%s: SET_INFLIGHT_FD: %u queues of %u entries do not fit in %" PRIu64
-			   " bytes\n", s->name, nq, qs, msg->payload.inflight.mmap_size);
+			   " bytes\n", s->name, nq, qs, size);
+		return false;
+	}
+	if (off % (uint64_t)sysconf(_SC_PAGESIZE) != 0 || fstat(ctx->fds[0], &st) != 0 ||
+	    st.st_size < 0 || off > (uint64_t)st.st_size || size > (uint64_t)st.st_size - off) {
+		VHD_ERRLOG("%s: SET_INFLIGHT_FD: %" PRIu64 " bytes at offset %" PRIu64
+			   " are not in its file\n", s->name, size, off);
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Refuse a message from the pre-hook. rte_vhost takes it as handled and leaves
+ * the fds it carried open: close them. Without REPLY_ACK, rte_vhost then
+ * closes the connection.
+ */
+static enum rte_vhost_msg_result
+vhost_msg_refuse(struct vhu_msg_ctx *ctx)
+{
+	int i, n = ctx->fd_num;
+
+	for (i = 0; i < n && i < VHU_MAX_FDS; i++) {
+		if (ctx->fds[i] >= 0) {
+			close(ctx->fds[i]);
+			ctx->fds[i] = -1;
+		}
+	}
+	ctx->fd_num = 0;
+	return RTE_VHOST_MSG_RESULT_ERR;
 }
 
 static enum rte_vhost_msg_result
@@ -1203,7 +1253,7 @@ vhost_pre_msg(int vid, void *_msg)
 	struct vhost_session *s = vhost_session_by_vid(vid);
 	struct vhu_msg *msg = _msg;
 	struct vhost_dev *vdev;
-	uint16_t i;
+	uint16_t i, qid;
 	int rc;
 
 	if (s == NULL) {
@@ -1258,9 +1308,23 @@ vhost_pre_msg(int vid, void *_msg)
 			s->needs_restart = true;
 		}
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	case VHU_SET_VRING_KICK:
+		qid = msg->payload.u64 & VHU_VRING_IDX_MASK;
+		if (qid < VHOST_MAX_VQS && s->inflight_stale[qid]) {
+			/* rte_vhost would read the unmapped region at this kick. */
+			VHD_ERRLOG("%s: queue %u kicked without an inflight region since the last "
+				   "was replaced: refused\n", s->name, qid);
+			return vhost_msg_refuse(_msg);
+		}
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHU_SET_INFLIGHT_FD:
-		if (!vhost_inflight_msg_valid(s, msg)) {
-			return RTE_VHOST_MSG_RESULT_ERR;
+		if (!vhost_inflight_msg_valid(s, _msg)) {
+			return vhost_msg_refuse(_msg);
+		}
+		/* Until it succeeds (the post-hook), no queue has a region: rte_vhost
+		 * unmaps the old one first and may fail after. */
+		for (i = 0; i < VHOST_MAX_VQS; i++) {
+			s->inflight_stale[i] = true;
 		}
 		/* fall through */
 	case VHU_GET_INFLIGHT_FD:
@@ -1368,6 +1432,19 @@ vhost_post_msg(int vid, void *_msg)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
 	switch (msg->request) {
+	case VHU_GET_INFLIGHT_FD:
+		/* rte_vhost mapped a new region and unmapped the old one, but left every
+		 * queue pointing at the old one until a SET_INFLIGHT_FD. */
+		for (i = 0; i < VHOST_MAX_VQS; i++) {
+			s->inflight_stale[i] = true;
+		}
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	case VHU_SET_INFLIGHT_FD:
+		/* rte_vhost pointed queues 0 .. num_queues - 1 into the new region. */
+		for (i = 0; i < VHOST_MAX_VQS && i < msg->payload.inflight.num_queues; i++) {
+			s->inflight_stale[i] = false;
+		}
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHU_SET_VRING_KICK:
 		qid = msg->payload.u64 & VHU_VRING_IDX_MASK;
 		if (qid >= VHOST_MAX_VQS) {
@@ -1408,7 +1485,8 @@ vhost_post_msg(int vid, void *_msg)
 		if (s->needs_restart) {
 			s->needs_restart = false;
 			for (i = 0; i < VHOST_MAX_VQS; i++) {
-				if (s->vq_kicked[i]) {
+				/* A queue started since (destroy_device, then a kick) runs. */
+				if (s->vq_kicked[i] && !(s->vq_live[i] && s->info_started)) {
 					vhost_session_start_vq(s, i);
 				}
 			}
@@ -1579,6 +1657,7 @@ vhost_destroy_device(int vid)
 	s->info_started = false;
 	pthread_mutex_unlock(&g_vhost_mutex);
 	memset(s->vq_live, 0, sizeof(s->vq_live));
+	s->needs_restart = false;
 }
 
 static const struct rte_vhost_device_ops g_vhost_device_ops = {

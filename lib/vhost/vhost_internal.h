@@ -114,6 +114,10 @@ struct vhost_session {
 	/* vhost-events bookkeeping (only that thread writes these). */
 	bool			needs_restart;
 	bool			vq_kicked[VHOST_MAX_VQS];
+	/* rte_vhost still points the queue at an inflight region it has unmapped
+	 * (after GET_INFLIGHT_FD, or a SET_INFLIGHT_FD that failed or left the queue
+	 * out): its SET_VRING_KICK is refused until a SET_INFLIGHT_FD covers it. */
+	bool			inflight_stale[VHOST_MAX_VQS];
 	/* The queue started since the session last stopped (a kick alone does not
 	 * start it: its ring may not be translatable yet). */
 	bool			vq_live[VHOST_MAX_VQS];

@@ -31,6 +31,7 @@
  *   every vid nothing is left (sessions, queues, requests, pollers).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../../../lib/vhost/vhost.c"
@@ -652,6 +654,7 @@ run_event(enum ev_kind kind, int vid, struct vhu_msg *msg)
 {
 	uint64_t start = util_now_us();
 
+	fuzz_trace("event %d vid %d request %d\n", (int)kind, vid, msg ? (int)msg->request : -1);
 	g_ev_kind = kind;
 	g_ev_vid = vid;
 	g_ev_msg = msg;
@@ -816,9 +819,11 @@ device_state(struct fake_dev *d, const uint8_t *x, uint8_t a, uint8_t b)
 static void
 send_msg(enum ev_kind kind, int vid, uint8_t a, uint8_t b, const uint8_t *x)
 {
-	struct vhu_msg *msg = calloc(1, sizeof(*msg));
+	/* What rte_vhost hands the hooks: the message and the fds it carried. */
+	struct vhu_msg_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct vhu_msg *msg = ctx ? &ctx->msg : NULL;
 	uint32_t req_size, cfg_size, orig_size;
-	int rc;
+	int rc, fd = -1;
 
 	FUZZ_CHECK(msg != NULL);
 	msg->request = (a & 0x80) ? a & 0x3f : g_requests[a % VHD_COUNTOF(g_requests)];
@@ -846,10 +851,31 @@ send_msg(enum ev_kind kind, int vid, uint8_t a, uint8_t b, const uint8_t *x)
 		if ((b & 0xc0) == 0) {
 			req_size = sizeof(msg->payload.inflight);
 		}
+		/* Sometimes a page-aligned offset (x[10] bit 2) and the region's file
+		 * (bit 1): a memfd of x[11] pages, maybe shorter than the mapping. */
+		if (x[10] & 4) {
+			msg->payload.inflight.mmap_offset = (uint64_t)(x[10] >> 4) << 12;
+		}
+	}
+	if ((x[10] & 2) && (msg->request == VHU_SET_INFLIGHT_FD ||
+			    msg->request == VHU_SET_VRING_KICK)) {
+		fd = memfd_create("fuzz-inflight", MFD_CLOEXEC);
+		FUZZ_CHECK(fd >= 0 && ftruncate(fd, (off_t)x[11] << 12) == 0);
+		ctx->fds[0] = fd;
+		ctx->fd_num = 1;
 	}
 	msg->size = req_size;
 	orig_size = msg->size;
 	rc = run_event(kind, vid, msg);
+	if (fd >= 0) {
+		/* Refused: the hook closed it (rte_vhost would not). Else rte_vhost's. */
+		if (rc == RTE_VHOST_MSG_RESULT_ERR && kind == EV_PRE_MSG) {
+			FUZZ_CHECK(ctx->fd_num == 0 && fcntl(fd, F_GETFD) == -1);
+		} else {
+			FUZZ_CHECK(ctx->fd_num == 1 && ctx->fds[0] == fd);
+			close(fd);
+		}
+	}
 	if (kind == EV_PRE_MSG && session_of(vid) != NULL) {
 		switch (msg->request) {
 		case VHU_GET_CONFIG:
@@ -872,7 +898,7 @@ send_msg(enum ev_kind kind, int vid, uint8_t a, uint8_t b, const uint8_t *x)
 	} else if (session_of(vid) == NULL) {
 		FUZZ_CHECK(rc == RTE_VHOST_MSG_RESULT_NOT_HANDLED);
 	}
-	free(msg);
+	free(ctx);
 }
 
 int
