@@ -478,7 +478,8 @@ vhost_session_poll(void *ctx)
 		}
 		work += s->vdev->ops->vq_poll(s, svq, VHOST_VQ_POLL_BUDGET);
 		if (svq->vq.call_pending) {
-			if (now == 0) {
+			/* The clock only matters to a coalescing delay. */
+			if (now == 0 && svq->vq.irq_delay_us != 0) {
 				now = util_now_us();
 			}
 			vhost_vq_flush_calls(&svq->vq, now, false);
