@@ -987,7 +987,8 @@ thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks)
 	struct thread *saved = tls_thread;
 	struct poller *p, *tmp;
 	uint64_t start = *ticks, end, now_us;
-	uint32_t n;
+	uint32_t n, m, budget;
+	bool busy_pollers = false;
 	int rc = POLLER_IDLE;
 
 	if (t == NULL || thread_state(t) == THREAD_STATE_EXITED) {
@@ -1001,7 +1002,8 @@ thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks)
 		thread_reap_interrupts(t);
 	}
 
-	n = thread_run_msgs(t, max_msgs != 0 ? max_msgs : THREAD_MSG_BATCH);
+	budget = max_msgs != 0 ? max_msgs : THREAD_MSG_BATCH;
+	n = thread_run_msgs(t, budget);
 	if (n > 0) {
 		__atomic_store_n(&t->msgs_run, t->msgs_run + n, __ATOMIC_RELAXED);
 		rc = POLLER_BUSY;
@@ -1013,7 +1015,19 @@ thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks)
 			continue;
 		}
 		if (poller_run(t, p) == POLLER_BUSY) {
-			rc = POLLER_BUSY;
+			busy_pollers = true;
+		}
+	}
+	/*
+	 * What busy pollers sent to their own thread (a bdev's completions of I/O
+	 * that finished inside submit are deferred to a message) runs now, not a
+	 * whole reactor loop later: at queue depth 1 that loop is on every request.
+	 */
+	if (busy_pollers) {
+		rc = POLLER_BUSY;
+		if (n < budget) {
+			m = thread_run_msgs(t, budget - n);
+			__atomic_store_n(&t->msgs_run, t->msgs_run + m, __ATOMIC_RELAXED);
 		}
 	}
 

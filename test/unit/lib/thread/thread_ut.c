@@ -251,6 +251,59 @@ test_poller_active(void **state)
 	assert_int_equal(a.runs, 3);
 }
 
+/* A busy poller's message to its own thread (a deferred completion) runs in the same poll. */
+static int
+self_msg_poller(void *ctx)
+{
+	struct poller_ctx *c = ctx;
+
+	if (c->runs++ > 0) {
+		return POLLER_IDLE;
+	}
+	assert_int_equal(thread_send_msg(thread_get_current(), count_msg, NULL), 0);
+	return POLLER_BUSY;
+}
+
+static int
+self_msg_idle_poller(void *ctx)
+{
+	struct poller_ctx *c = ctx;
+
+	if (c->runs++ == 0) {
+		assert_int_equal(thread_send_msg(thread_get_current(), count_msg, NULL), 0);
+	}
+	return POLLER_IDLE;
+}
+
+static void
+test_poller_busy_self_msg_same_poll(void **state)
+{
+	struct poller_ctx a = {0}, b = {0};
+
+	g_count = 0;
+	ut_set_thread(1);
+	a.self = poller_register(self_msg_poller, &a, 0, "self_msg");
+	assert_non_null(a.self);
+	ut_set_thread(0);
+	assert_int_equal(ut_poll_thread(1), POLLER_BUSY);
+	assert_int_equal(a.runs, 1);
+	assert_int_equal(g_count, 1);	/* ran before the poll returned */
+	ut_set_thread(1);
+	poller_unregister(&a.self);
+
+	/* An idle poller's message waits for the next poll, as any message. */
+	b.self = poller_register(self_msg_idle_poller, &b, 0, "self_msg_idle");
+	ut_set_thread(0);
+	assert_int_equal(ut_poll_thread(1), POLLER_IDLE);
+	assert_int_equal(g_count, 1);
+	assert_int_equal(ut_poll_thread(1), POLLER_BUSY);
+	assert_int_equal(g_count, 2);
+	ut_set_thread(1);
+	poller_unregister(&b.self);
+	ut_set_thread(0);
+	ut_poll_threads();
+}
+
 static void
 test_poller_timed(void **state)
 {
@@ -1204,6 +1257,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_thread_msg_ring_full, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_thread_send_msg_errors, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_poller_active, setup3, teardown3),
+		cmocka_unit_test_setup_teardown(test_poller_busy_self_msg_same_poll, setup3,
+						teardown3),
 		cmocka_unit_test_setup_teardown(test_poller_timed, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_poller_timed_order, setup3, teardown3),
 		cmocka_unit_test_setup_teardown(test_poller_pause_resume, setup3, teardown3),
