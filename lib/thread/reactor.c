@@ -247,9 +247,12 @@ reactor_arm_timer(struct reactor *r, bool arm, uint64_t at_us, uint64_t delta_us
 	r->timer_at_us = at_us;
 }
 
-/* Returns -1 if the sleep was cancelled, else POLLER_BUSY/IDLE of what woke it. */
+/*
+ * Returns -1 if the sleep was cancelled, else POLLER_BUSY/IDLE of what woke it;
+ * *woke is when epoll_wait returned (the handlers' time starts there).
+ */
 static int
-reactor_sleep(struct reactor *r)
+reactor_sleep(struct reactor *r, uint64_t *woke)
 {
 	struct epoll_event ev[REACTOR_EPOLL_BATCH];
 	uint64_t next = UINT64_MAX, nt, now_us;
@@ -288,6 +291,7 @@ reactor_sleep(struct reactor *r)
 	__atomic_store_n(&r->in_interrupt, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->sleeps, r->sleeps + 1, __ATOMIC_RELAXED);
 	n = epoll_wait(r->epfd, ev, REACTOR_EPOLL_BATCH, -1);
+	*woke = util_get_ticks();
 	__atomic_store_n(&r->in_interrupt, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
 	if (n <= 0) {
@@ -361,7 +365,7 @@ static void
 reactor_run(struct reactor *r)
 {
 	struct epoll_event ev[REACTOR_EPOLL_BATCH];
-	uint64_t now, last, last_busy, last_fd, gap_avg = 0;
+	uint64_t now, last, last_busy, last_fd, woke = 0, gap_avg = 0;
 	const uint64_t tpu = util_get_ticks_hz() / 1000000;
 	const uint64_t fd_check_ticks = THREAD_FD_CHECK_US * tpu;
 	const uint64_t idle_ticks = THREAD_ADAPTIVE_IDLE_US * tpu;
@@ -394,8 +398,12 @@ reactor_run(struct reactor *r)
 		if (now - last_fd >= fd_check_ticks) {
 			last_fd = now;
 			n = epoll_wait(r->epfd, ev, REACTOR_EPOLL_BATCH, 0);
-			if (n > 0 && reactor_dispatch(r, ev, n) == POLLER_BUSY) {
-				busy = true;
+			if (n > 0) {
+				if (reactor_dispatch(r, ev, n) == POLLER_BUSY) {
+					busy = true;
+				}
+				/* The handlers' time is this iteration's, not the next thread's. */
+				now = util_get_ticks();
 			}
 		}
 		if (busy) {
@@ -426,10 +434,17 @@ reactor_run(struct reactor *r)
 							     spell_ticks)) {
 			continue;
 		}
-		rc = reactor_sleep(r);
+		rc = reactor_sleep(r, &woke);
 		if (rc >= 0) {
-			/* Time asleep is neither busy nor idle. */
+			/* Time asleep is neither busy nor idle; the handlers' time after it is. */
 			last = last_fd = util_get_ticks();
+			if (rc == POLLER_BUSY) {
+				__atomic_store_n(&r->busy_ticks, r->busy_ticks + (last - woke),
+						 __ATOMIC_RELAXED);
+			} else {
+				__atomic_store_n(&r->idle_ticks, r->idle_ticks + (last - woke),
+						 __ATOMIC_RELAXED);
+			}
 			if (rc == POLLER_BUSY) {
 				gap_avg = reactor_gap_update(gap_avg, last - last_busy, gap_cap);
 				last_busy = last;

@@ -903,6 +903,7 @@ thread_run_interrupts(struct thread *t, bool ready)
 	struct epoll_event ev[32];
 	struct thread_interrupt *intr;
 	struct thread *saved = tls_thread;
+	uint64_t start, end;
 	int n, i, rc = POLLER_IDLE;
 
 	if (t->intr_count == 0) {
@@ -932,6 +933,7 @@ thread_run_interrupts(struct thread *t, bool ready)
 		}
 	}
 	tls_thread = t;
+	start = ready ? util_get_ticks() : 0;
 	for (i = 0; i < n; i++) {
 		intr = ev[i].data.ptr;
 		if (intr->dead) {
@@ -939,6 +941,20 @@ thread_run_interrupts(struct thread *t, bool ready)
 		}
 		if (intr->fn(intr->ctx) > 0) {
 			rc = POLLER_BUSY;
+		}
+	}
+	/*
+	 * Called by the reactor (ready), handlers run outside thread_poll(): their
+	 * time counts here (thread_get_stats). A hand-polled thread's run inside it.
+	 */
+	if (ready) {
+		end = util_get_ticks();
+		if (rc == POLLER_BUSY) {
+			__atomic_store_n(&t->busy_ticks, t->busy_ticks + (end - start),
+					 __ATOMIC_RELAXED);
+		} else {
+			__atomic_store_n(&t->idle_ticks, t->idle_ticks + (end - start),
+					 __ATOMIC_RELAXED);
 		}
 	}
 	tls_thread = saved;

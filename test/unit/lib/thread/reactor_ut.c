@@ -442,6 +442,94 @@ check_fd_wakes(struct thread *t, uint32_t bound_ms)
 	close(g_efd.fd);
 }
 
+/*
+ * Work done by an fd handler of a sleeping reactor is busy time, for the
+ * reactor (framework_get_reactors) and for its thread (thread_get_stats).
+ * It used to be counted as neither: a reactor serving every request from a
+ * wake-up looked idle.
+ */
+#define SPIN_RUNS	20
+#define SPIN_US		500
+
+static struct efd_ctx g_spin;
+
+static int
+spin_cb(void *ctx)
+{
+	uint64_t t0 = util_now_us();
+
+	thread_eventfd_drain(g_spin.fd);
+	while (util_now_us() - t0 < SPIN_US) {
+	}
+	__atomic_fetch_add(&g_spin.runs, 1, __ATOMIC_RELEASE);
+	return POLLER_BUSY;
+}
+
+static void
+spin_start(void *ctx)
+{
+	g_spin.intr = thread_interrupt_register(g_spin.fd, spin_cb, NULL, "spin");
+	__atomic_store_n(&g_spin.runs, 0, __ATOMIC_RELEASE);
+}
+
+static void
+spin_stop(void *ctx)
+{
+	thread_interrupt_unregister(&g_spin.intr);
+	__atomic_store_n(&g_spin.runs, 1000, __ATOMIC_RELEASE);
+}
+
+static bool
+spin_ran(void *ctx)
+{
+	return __atomic_load_n(&g_spin.runs, __ATOMIC_ACQUIRE) == *(uint32_t *)ctx;
+}
+
+static void
+test_reactor_interrupt_handler_time_counts(void **state)
+{
+	struct reactor_stats st0[2], st1[2];
+	struct thread_stats ts0, ts1;
+	const uint64_t hz = util_get_ticks_hz();
+	uint64_t one = 1, want_ticks = SPIN_RUNS * SPIN_US * hz / 1000000 / 2;
+	uint32_t i, want = 0, stopped = 1000;
+	struct thread *b;
+
+	if (!g_have_two_cpus) {
+		skip();
+	}
+	start_reactors(REACTOR_MODE_INTERRUPT);
+	create_on("a", 0);
+	b = create_on("b", 1);
+	g_spin.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(g_spin.fd >= 0);
+	__atomic_store_n(&g_spin.runs, 1000, __ATOMIC_RELEASE);
+	assert_int_equal(thread_send_msg(b, spin_start, NULL), 0);
+	assert_true(wait_until(spin_ran, &want, WAIT_MS));
+	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
+	get_stats(st0);
+	thread_get_stats(b, &ts0);
+	for (i = 0; i < SPIN_RUNS; i++) {
+		assert_int_equal(write(g_spin.fd, &one, sizeof(one)), 8);
+		want = i + 1;
+		assert_true(wait_until(spin_ran, &want, WAIT_MS));
+		usleep(1000);
+	}
+	get_stats(st1);
+	thread_get_stats(b, &ts1);
+	print_message("interrupt mode, %u handler runs of %u us: reactor busy +%" PRIu64
+		      " us, thread busy +%" PRIu64 " us\n", SPIN_RUNS, SPIN_US,
+		      (st1[1].busy_ticks - st0[1].busy_ticks) * 1000000 / hz,
+		      (ts1.busy_ticks - ts0.busy_ticks) * 1000000 / hz);
+	/* At least half of the spinning: a loaded machine may preempt the handler. */
+	assert_true(st1[1].busy_ticks - st0[1].busy_ticks >= want_ticks);
+	assert_true(ts1.busy_ticks - ts0.busy_ticks >= want_ticks);
+	assert_int_equal(thread_send_msg(b, spin_stop, NULL), 0);
+	assert_true(wait_until(spin_ran, &stopped, WAIT_MS));
+	close(g_spin.fd);
+	stop_reactors();
+}
+
 static void
 test_reactor_interrupt_sleeps_and_wakes(void **state)
 {
@@ -1008,6 +1096,8 @@ main(void)
 		cmocka_unit_test_teardown(test_reactor_adaptive_busy_then_sleep, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_adaptive_sparse_sleeps, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_adaptive_sparse_bursts, teardown_reactors),
+		cmocka_unit_test_teardown(test_reactor_interrupt_handler_time_counts,
+					  teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_poll_mode_fds, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_thread_from_thread, teardown_reactors),
 		cmocka_unit_test_teardown(test_reactor_io_channels_across_reactors,
