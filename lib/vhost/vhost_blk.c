@@ -9,6 +9,7 @@
  * device-writable part of the chain, which the virtqueue code verified.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,15 @@ struct blk_dev {
 	bool			readonly;
 	bool			packed_ring;
 	bool			removed;	/* set by the app thread, read by the controller thread */
+	bool			config_wce;	/* VIRTIO_BLK_F_CONFIG_WCE offered (bdev flushes) */
+	bool			write_cache;	/* the bdev has a volatile write cache */
+	/*
+	 * Config `wce` (1 writeback, 0 writethrough), shared by the sessions: written
+	 * by set_config on vhost-events, read relaxed by the queue threads when they
+	 * submit a write. A write sampled in one mode completes in that mode (the
+	 * spec leaves a change while a write is in flight undefined).
+	 */
+	uint8_t			wce;
 	uint32_t		block_size;
 	struct poller		*remove_poller;	/* controller thread */
 	uint16_t		remove_next;	/* queue thread putting its channels */
@@ -232,6 +242,57 @@ blk_io_done(struct bdev_io *bdev_io, bool success, void *cb_arg)
 	blk_task_finish(task, success ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
 }
 
+/*
+ * Writethrough emulation: a write completes to the guest only once a flush of the
+ * bdev, on the same channel, has succeeded after it.
+ */
+static void
+blk_task_flush(void *arg)
+{
+	struct blk_task *task = arg;
+	struct blk_dev *bdev_dev = to_blk(task->svq->session->vdev);
+	struct blk_session *bs = task->svq->grp->priv;
+	int rc;
+
+	rc = bdev_flush_blocks(bdev_dev->desc, bs->ch, 0, bdev_get_num_blocks(bdev_dev->bdev),
+			       blk_io_done, task);
+	if (rc == -ENOMEM) {
+		task->wait.bdev = bdev_dev->bdev;
+		task->wait.cb_fn = blk_task_flush;
+		task->wait.cb_arg = task;
+		if (bdev_queue_io_wait(bdev_dev->bdev, bs->ch, &task->wait) == 0) {
+			return;
+		}
+	}
+	if (rc != 0) {
+		blk_task_finish(task, VIRTIO_BLK_S_IOERR);
+	}
+}
+
+static void
+blk_write_wt_done(struct bdev_io *bdev_io, bool success, void *cb_arg)
+{
+	struct blk_task *task = cb_arg;
+
+	bdev_free_io(bdev_io);
+	if (!success) {
+		blk_task_finish(task, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	blk_task_flush(task);
+}
+
+/* Completion callback of a write: flush first when the guest chose writethrough. */
+static inline bdev_io_completion_cb
+blk_write_cb(const struct blk_dev *bdev_dev)
+{
+	if (VHD_UNLIKELY(__atomic_load_n(&bdev_dev->wce, __ATOMIC_RELAXED) == 0) &&
+	    bdev_dev->write_cache) {
+		return blk_write_wt_done;
+	}
+	return blk_io_done;
+}
+
 static int blk_task_dispatch(struct blk_task *task);
 
 static void
@@ -289,7 +350,8 @@ blk_task_dispatch(struct blk_task *task)
 					       req->data_len / bs_bytes, blk_io_done, task);
 		} else {
 			rc = bdev_writev_blocks(bdev_dev->desc, bs->ch, req->data, req->data_cnt,
-						lba, req->data_len / bs_bytes, blk_io_done, task);
+						lba, req->data_len / bs_bytes, blk_write_cb(bdev_dev),
+						task);
 		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
@@ -341,13 +403,13 @@ blk_task_dispatch(struct blk_task *task)
 			    bdev_unmap_reads_zeroes(bdev_dev->bdev)) {
 				rc = bdev_unmap_blocks(bdev_dev->desc, bs->ch, lba,
 						       (uint64_t)seg.num_sectors * 512 / bs_bytes,
-						       blk_io_done, task);
+						       blk_write_cb(bdev_dev), task);
 			} else if (bdev_io_type_supported(bdev_dev->bdev,
 							  BDEV_IO_TYPE_WRITE_ZEROES)) {
 				rc = bdev_write_zeroes_blocks(bdev_dev->desc, bs->ch, lba,
 							      (uint64_t)seg.num_sectors * 512 /
 								      bs_bytes,
-							      blk_io_done, task);
+							      blk_write_cb(bdev_dev), task);
 			} else {
 				return 1 + VIRTIO_BLK_S_UNSUPP;
 			}
@@ -609,7 +671,7 @@ blk_get_config(struct vhost_dev *vdev, uint8_t *config, uint32_t len)
 		}
 		cfg.min_io_size = 1;
 		cfg.opt_io_size = VHD_MAX(bdev_get_optimal_io_boundary(bdev), 1u);
-		cfg.wce = bdev_has_write_cache(bdev) ? 1 : 0;
+		cfg.wce = __atomic_load_n(&bdev_dev->wce, __ATOMIC_RELAXED);
 		cfg.num_queues = VHOST_MAX_VQS;
 		max_unmap = bdev_get_max_unmap_blocks(bdev) * blk / 512;
 		cfg.max_discard_sectors = (max_unmap == 0 || max_unmap > BLK_MAX_DISCARD_SECTORS) ?
@@ -628,11 +690,37 @@ blk_get_config(struct vhost_dev *vdev, uint8_t *config, uint32_t len)
 	return 0;
 }
 
+/*
+ * Only `wce` is writable (with CONFIG_WCE): one byte, 0 or 1. Anything else is
+ * refused and changes nothing (QEMU forwards exactly that byte; with REPLY_ACK the
+ * frontend gets a nack, without it rte_vhost drops the connection).
+ */
 static int
 blk_set_config(struct vhost_dev *vdev, const uint8_t *data, uint32_t offset, uint32_t size,
 	       uint32_t flags)
 {
-	/* Only wce is writable, and we do not offer CONFIG_WCE: accept and ignore. */
+	static struct log_ratelimit rl;	/* vhost-events is one thread */
+	struct blk_dev *bdev_dev = to_blk(vdev);
+	uint32_t suppressed;
+
+	if (!bdev_dev->config_wce) {
+		VHD_ERRLOG_RATELIMIT("%s: SET_CONFIG without CONFIG_WCE refused\n", vdev->name);
+		return -ENOTSUP;
+	}
+	if (offset != offsetof(struct virtio_blk_config, wce) || size != 1 || data[0] > 1) {
+		VHD_ERRLOG_RATELIMIT("%s: SET_CONFIG offset %u size %u value %u refused\n",
+				     vdev->name, offset, size, size > 0 ? data[0] : 0u);
+		return -EINVAL;
+	}
+	/* A guest may toggle its cache_type in a loop: rate-limited like an error. */
+	if (__atomic_exchange_n(&bdev_dev->wce, data[0], __ATOMIC_RELAXED) != data[0] &&
+	    log_ratelimit_pass(&rl, 10, 1000, &suppressed)) {
+		if (suppressed > 0) {
+			VHD_NOTICELOG("(%u similar messages suppressed)\n", suppressed);
+		}
+		VHD_NOTICELOG("%s: guest set the write cache to %s\n", vdev->name,
+			      data[0] ? "writeback" : "writethrough");
+	}
 	return 0;
 }
 
@@ -879,8 +967,12 @@ vhost_blk_controller_create(const char *name, const char *dev_name, const char *
 	features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 		   (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_TOPOLOGY) |
 		   (1ull << VIRTIO_BLK_F_MQ);
+	bdev_dev->write_cache = bdev_has_write_cache(bdev_dev->bdev);
+	bdev_dev->wce = bdev_dev->write_cache ? 1 : 0;
 	if (bdev_io_type_supported(bdev_dev->bdev, BDEV_IO_TYPE_FLUSH)) {
-		features |= 1ull << VIRTIO_BLK_F_FLUSH;
+		/* The spec requires FLUSH with CONFIG_WCE. */
+		bdev_dev->config_wce = true;
+		features |= (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_CONFIG_WCE);
 	}
 	if (!readonly && bdev_io_type_supported(bdev_dev->bdev, BDEV_IO_TYPE_UNMAP)) {
 		features |= 1ull << VIRTIO_BLK_F_DISCARD;

@@ -9,3 +9,8 @@ test/functional/vhost/call-churn_LIBS := virtio util
 APPS += test/functional/vhost/inflight-replace
 test/functional/vhost/inflight-replace_SRCS := test/functional/vhost/inflight-replace.c
 test/functional/vhost/inflight-replace_LIBS := virtio util
+# blk-wce: the guest's write cache switch (CONFIG_WCE) as QEMU forwards it
+# (SET_CONFIG of the wce byte), hostile SET_CONFIGs, writes in either mode.
+APPS += test/functional/vhost/blk-wce
+test/functional/vhost/blk-wce_SRCS := test/functional/vhost/blk-wce.c
+test/functional/vhost/blk-wce_LIBS := virtio util

@@ -119,6 +119,7 @@ struct bdev {
 	uint64_t	num_blocks;
 	bool		supported[BDEV_NUM_IO_TYPES];
 	bool		unmap_zeroes;
+	bool		write_cache;
 };
 
 struct bdev_desc {
@@ -143,6 +144,7 @@ static struct bdev_io g_ios[64];
 static int g_nios;
 static int g_submit_rc;
 static struct bdev_io_wait_entry *g_wait;
+static int g_queue_wait_rc;
 static int g_opened, g_closed, g_channels_put;
 static bdev_event_cb g_event_cb;
 static void *g_event_ctx;
@@ -208,7 +210,7 @@ bdev_get_optimal_io_boundary(const struct bdev *bdev)
 bool
 bdev_has_write_cache(const struct bdev *bdev)
 {
-	return true;
+	return bdev->write_cache;
 }
 
 uint64_t
@@ -307,6 +309,9 @@ bdev_free_io(struct bdev_io *bdev_io)
 int
 bdev_queue_io_wait(struct bdev *bdev, struct io_channel *ch, struct bdev_io_wait_entry *entry)
 {
+	if (g_queue_wait_rc != 0) {
+		return g_queue_wait_rc;
+	}
 	g_wait = entry;
 	return 0;
 }
@@ -356,9 +361,11 @@ ut_setup(void **state)
 	g_bdev.supported[BDEV_IO_TYPE_FLUSH] = true;
 	g_bdev.supported[BDEV_IO_TYPE_UNMAP] = true;
 	g_bdev.supported[BDEV_IO_TYPE_WRITE_ZEROES] = true;
+	g_bdev.write_cache = true;
 	g_nios = 0;
 	g_submit_rc = 0;
 	g_wait = NULL;
+	g_queue_wait_rc = 0;
 	g_register_rc = 0;
 	g_opened = g_closed = g_channels_put = 0;
 
@@ -757,6 +764,262 @@ test_config_space(void **state)
 	assert_int_equal(big[sizeof(cfg)], 0xaa);	/* nothing written past the struct */
 }
 
+
+/* ---- write cache mode (VIRTIO_BLK_F_CONFIG_WCE) ---- */
+
+#define WCE_OFF ((uint32_t)offsetof(struct virtio_blk_config, wce))
+
+static uint8_t
+ut_cfg_wce(struct blk_dev *b)
+{
+	struct virtio_blk_config cfg;
+
+	assert_int_equal(blk_get_config(&b->vdev, (uint8_t *)&cfg, sizeof(cfg)), 0);
+	return cfg.wce;
+}
+
+static int
+ut_set_wce(uint32_t offset, uint32_t size, uint8_t value)
+{
+	uint8_t region[256];
+
+	memset(region, value, sizeof(region));
+	return blk_set_config(&g_blk->vdev, region, offset, size, 0);
+}
+
+/* A second controller "c1" on the stub bdev as it is now; destroyed by ut_put_c1. */
+static struct blk_dev *
+ut_create_c1(void)
+{
+	assert_int_equal(vhost_blk_controller_create("c1", "Malloc0", NULL, false, false), 0);
+	return g_event_ctx;
+}
+
+static void
+ut_put_c1(struct blk_dev *b)
+{
+	free(b->vdev.name);
+	blk_destroy(&b->vdev);
+}
+
+static void
+test_config_wce_offered_iff_flush(void **state)
+{
+	struct blk_dev *b;
+	uint8_t one = 0;
+
+	/* ut_setup's controller: the bdev flushes */
+	assert_true(g_register_features & (1ull << VIRTIO_BLK_F_FLUSH));
+	assert_true(g_register_features & (1ull << VIRTIO_BLK_F_CONFIG_WCE));
+
+	g_bdev.supported[BDEV_IO_TYPE_FLUSH] = false;
+	b = ut_create_c1();
+	assert_false(g_register_features & (1ull << VIRTIO_BLK_F_FLUSH));
+	assert_false(g_register_features & (1ull << VIRTIO_BLK_F_CONFIG_WCE));
+	/* no CONFIG_WCE: wce is read-only, a write is refused and changes nothing */
+	assert_int_equal(ut_cfg_wce(b), 1);
+	assert_int_equal(blk_set_config(&b->vdev, &one, WCE_OFF, 1, 0), -ENOTSUP);
+	assert_int_equal(ut_cfg_wce(b), 1);
+	ut_put_c1(b);
+
+	/* flush but no volatile cache: offered, starts in writethrough */
+	g_bdev.supported[BDEV_IO_TYPE_FLUSH] = true;
+	g_bdev.write_cache = false;
+	b = ut_create_c1();
+	assert_true(g_register_features & (1ull << VIRTIO_BLK_F_CONFIG_WCE));
+	assert_int_equal(ut_cfg_wce(b), 0);
+	ut_put_c1(b);
+}
+
+static void
+test_config_wce_readback(void **state)
+{
+	assert_int_equal(ut_cfg_wce(g_blk), 1);	/* the bdev's write cache */
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);
+	assert_int_equal(ut_cfg_wce(g_blk), 0);
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);	/* idempotent */
+	assert_int_equal(ut_cfg_wce(g_blk), 0);
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 1), 0);
+	assert_int_equal(ut_cfg_wce(g_blk), 1);
+}
+
+static void
+test_set_config_bad_rejected(void **state)
+{
+	uint8_t start;
+
+	for (start = 0; start <= 1; start++) {
+		assert_int_equal(ut_set_wce(WCE_OFF, 1, start), 0);
+		/* wrong offset (the byte after wce, the one before, capacity) */
+		assert_int_equal(ut_set_wce(WCE_OFF + 1, 1, !start), -EINVAL);
+		assert_int_equal(ut_set_wce(WCE_OFF - 1, 1, !start), -EINVAL);
+		assert_int_equal(ut_set_wce(0, 1, !start), -EINVAL);
+		/* wrong size: empty, two bytes, the whole config */
+		assert_int_equal(ut_set_wce(WCE_OFF, 0, !start), -EINVAL);
+		assert_int_equal(ut_set_wce(WCE_OFF, 2, !start), -EINVAL);
+		assert_int_equal(ut_set_wce(0, sizeof(struct virtio_blk_config), !start),
+				 -EINVAL);
+		/* values other than 0 and 1 */
+		assert_int_equal(ut_set_wce(WCE_OFF, 1, 2), -EINVAL);
+		assert_int_equal(ut_set_wce(WCE_OFF, 1, 0xff), -EINVAL);
+		assert_int_equal(ut_cfg_wce(g_blk), start);
+	}
+	/* and the I/O path still runs in writeback (no flush) */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	ut_complete(0, true);
+	assert_int_equal(g_nios, 1);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+}
+
+static void
+test_writethrough_write_then_flush(void **state)
+{
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);
+	ut_req(0, VIRTIO_BLK_T_OUT, 2, 512, false);
+	ut_poll();
+	assert_int_equal(g_nios, 1);
+	assert_int_equal(g_ios[0].type, BDEV_IO_TYPE_WRITE);
+	ut_complete(0, true);
+	/* the write is done, the request is not: a flush of the whole bdev follows */
+	assert_int_equal(g_nios, 2);
+	assert_int_equal(g_ios[1].type, BDEV_IO_TYPE_FLUSH);
+	assert_int_equal(g_ios[1].offset, 0);
+	assert_int_equal(g_ios[1].num, 1024);
+	assert_int_equal(ut_status(0), 0xff);
+	assert_int_equal(g_ring.used.idx, 0);
+	assert_int_equal(g_svq->vq.inflight_cnt, 1);
+	ut_complete(1, true);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+	assert_int_equal(g_ring.used.idx, 1);
+	assert_int_equal(g_ring.used.ring[0].len, 1);
+	assert_int_equal(g_svq->vq.inflight_cnt, 0);
+
+	/* write zeroes, written or unmapped, is a write too */
+	ut_seg(8, 16, 0);
+	ut_req(0, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	ut_poll();
+	assert_int_equal(g_ios[2].type, BDEV_IO_TYPE_WRITE_ZEROES);
+	ut_complete(2, true);
+	assert_int_equal(g_ios[3].type, BDEV_IO_TYPE_FLUSH);
+	assert_int_equal(g_ring.used.idx, 1);
+	ut_complete(3, true);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+	g_bdev.unmap_zeroes = true;
+	ut_seg(8, 16, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	ut_req(0, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	ut_poll();
+	assert_int_equal(g_ios[4].type, BDEV_IO_TYPE_UNMAP);
+	ut_complete(4, true);
+	assert_int_equal(g_ios[5].type, BDEV_IO_TYPE_FLUSH);
+	ut_complete(5, true);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+
+	/* reads, discards and flushes are not followed by a flush */
+	ut_req(0, VIRTIO_BLK_T_IN, 0, 512, true);
+	ut_poll();
+	ut_complete(6, true);
+	ut_seg(8, 16, 0);
+	ut_req(0, VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	ut_poll();
+	ut_complete(7, true);
+	ut_req(0, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+	ut_poll();
+	ut_complete(8, true);
+	assert_int_equal(g_nios, 9);
+	assert_int_equal(g_ring.used.idx, 6);
+	assert_int_equal(g_svq->vq.inflight_cnt, 0);
+}
+
+static void
+test_writethrough_errors(void **state)
+{
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);
+	/* the write fails: IOERR at once, no flush */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	ut_complete(0, false);
+	assert_int_equal(g_nios, 1);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_IOERR);
+	/* the flush fails */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	ut_complete(1, true);
+	assert_int_equal(g_ios[2].type, BDEV_IO_TYPE_FLUSH);
+	ut_complete(2, false);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(g_ring.used.ring[1].len, 1);
+	/* the flush cannot be submitted */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	g_submit_rc = -EINVAL;
+	ut_complete(3, true);
+	g_submit_rc = 0;
+	assert_int_equal(g_nios, 4);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_IOERR);
+	/* no bdev_io for the flush: parked, then retried */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	g_submit_rc = -ENOMEM;
+	ut_complete(4, true);
+	assert_non_null(g_wait);
+	assert_int_equal(g_nios, 5);
+	assert_int_equal(ut_status(0), 0xff);
+	g_submit_rc = 0;
+	g_wait->cb_fn(g_wait->cb_arg);
+	assert_int_equal(g_ios[5].type, BDEV_IO_TYPE_FLUSH);
+	assert_int_equal(ut_status(0), 0xff);
+	ut_complete(5, true);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+	/* no bdev_io and it cannot wait for one */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	g_submit_rc = -ENOMEM;
+	g_queue_wait_rc = -EINVAL;
+	ut_complete(6, true);
+	g_submit_rc = 0;
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(g_ring.used.idx, 5);
+	assert_int_equal(g_svq->vq.inflight_cnt, 0);
+}
+
+static void
+test_writeback_no_flush(void **state)
+{
+	/* the bdev's default (writeback) and an explicit switch back */
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	ut_complete(0, true);
+	assert_int_equal(g_nios, 1);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 1), 0);
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	ut_complete(1, true);
+	assert_int_equal(g_nios, 2);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+
+	/* the mode is sampled when the write is submitted */
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 1), 0);
+	ut_complete(2, true);
+	assert_int_equal(g_ios[3].type, BDEV_IO_TYPE_FLUSH);
+	ut_complete(3, true);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+
+	/* writethrough on a bdev without a volatile cache: writes are durable already */
+	g_blk->write_cache = false;
+	assert_int_equal(ut_set_wce(WCE_OFF, 1, 0), 0);
+	ut_req(0, VIRTIO_BLK_T_OUT, 0, 512, false);
+	ut_poll();
+	ut_complete(4, true);
+	assert_int_equal(g_nios, 5);
+	assert_int_equal(ut_status(0), VIRTIO_BLK_S_OK);
+}
+
 static void
 test_create_errors_and_features(void **state)
 {
@@ -819,6 +1082,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_create_errors_and_features, ut_setup,
 						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_config_json, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_config_wce_offered_iff_flush, ut_setup,
+						ut_teardown),
+		cmocka_unit_test_setup_teardown(test_config_wce_readback, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_set_config_bad_rejected, ut_setup,
+						ut_teardown),
+		cmocka_unit_test_setup_teardown(test_writethrough_write_then_flush, ut_setup,
+						ut_teardown),
+		cmocka_unit_test_setup_teardown(test_writethrough_errors, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_writeback_no_flush, ut_setup, ut_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
