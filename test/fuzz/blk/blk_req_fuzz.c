@@ -381,10 +381,15 @@ config_ops(struct vhost_dev *vdev, uint8_t arg, uint8_t arg2)
 	uint32_t len = ((uint32_t)arg << 8 | arg2) % (VHU_CONFIG_MAX_FUZZ + 1);
 	uint8_t *buf = malloc(len ? len : 1);
 	uint32_t off = arg2 % (VHU_CONFIG_MAX_FUZZ + 1 - len);
+	int rc;
 
 	/* What the pre-message hook lets through: size <= 256, offset + size <= 256. */
 	FG_CHECK(vdev->ops->get_config(vdev, buf, len) == 0);
-	FG_CHECK(vdev->ops->set_config(vdev, buf, off, len, arg) == 0);
+	/* Only a one-byte write of wce (0 or 1) with CONFIG_WCE is taken. */
+	rc = vdev->ops->set_config(vdev, buf, off, len, arg);
+	FG_CHECK(rc == 0 || rc == -EINVAL || rc == -ENOTSUP);
+	FG_CHECK(rc != 0 || (off == offsetof(struct virtio_blk_config, wce) && len == 1 &&
+			     buf[0] <= 1));
 	free(buf);
 }
 
