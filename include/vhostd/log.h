@@ -73,17 +73,21 @@ struct log_ratelimit {
 bool log_ratelimit_pass(struct log_ratelimit *rl, uint32_t burst, uint32_t interval_ms,
 			uint32_t *suppressed);
 
-#define VHD_ERRLOG_RATELIMIT(...)                                                                 \
+/* LOG is VHD_ERRLOG, VHD_WARNLOG or VHD_NOTICELOG; use the wrappers below. */
+#define VHD_LOG_RATELIMIT(LOG, ...)                                                               \
 	do {                                                                                      \
 		static struct log_ratelimit _rl;                                                  \
 		uint32_t _supp;                                                                   \
 		if (log_ratelimit_pass(&_rl, 10, 1000, &_supp)) {                                 \
 			if (_supp) {                                                              \
-				VHD_ERRLOG("(%u similar messages suppressed)\n", _supp);          \
+				LOG("(%u similar messages suppressed)\n", _supp);                 \
 			}                                                                         \
-			VHD_ERRLOG(__VA_ARGS__);                                                  \
+			LOG(__VA_ARGS__);                                                         \
 		}                                                                                 \
 	} while (0)
+#define VHD_ERRLOG_RATELIMIT(...)	VHD_LOG_RATELIMIT(VHD_ERRLOG, __VA_ARGS__)
+#define VHD_WARNLOG_RATELIMIT(...)	VHD_LOG_RATELIMIT(VHD_WARNLOG, __VA_ARGS__)
+#define VHD_NOTICELOG_RATELIMIT(...)	VHD_LOG_RATELIMIT(VHD_NOTICELOG, __VA_ARGS__)
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);

@@ -37,17 +37,6 @@
 #define JSONRPC_FLUSH_PERIOD_US	200
 #define JSONRPC_FLUSH_PERIOD_MAX_US	(100 * 1000)
 
-#define JSONRPC_WARNLOG_RATELIMIT(...)                                                            \
-	do {                                                                                      \
-		static struct log_ratelimit _rl;                                                  \
-		uint32_t _supp;                                                                   \
-		if (log_ratelimit_pass(&_rl, 10, 1000, &_supp)) {                                 \
-			if (_supp) {                                                              \
-				VHD_WARNLOG("(%u similar messages suppressed)\n", _supp);         \
-			}                                                                         \
-			VHD_WARNLOG(__VA_ARGS__);                                                 \
-		}                                                                                 \
-	} while (0)
 
 struct jsonrpc_conn;
 
@@ -188,7 +177,7 @@ conn_out_append(struct jsonrpc_conn *conn, const char *data, size_t len)
 	size_t pending = conn->out_len - conn->out_off;
 
 	if (pending + len > JSONRPC_MAX_OUTPUT_SIZE) {
-		JSONRPC_WARNLOG_RATELIMIT("jsonrpc: client fd %d does not read its responses "
+		VHD_WARNLOG_RATELIMIT("jsonrpc: client fd %d does not read its responses "
 					  "(%zu bytes unsent), closing\n", conn->fd, pending + len);
 		return -ENOBUFS;
 	}
@@ -546,7 +535,7 @@ conn_process_input(struct jsonrpc_conn *conn)
 			break;
 		}
 		if (obj == NULL) {
-			JSONRPC_WARNLOG_RATELIMIT("jsonrpc: parse error on client fd %d: %s\n",
+			VHD_WARNLOG_RATELIMIT("jsonrpc: parse error on client fd %d: %s\n",
 						  conn->fd, json_tokener_error_desc(err));
 			conn_stop_input(conn);
 			conn_send_error_new(conn, -32700, "Parse error");
@@ -566,7 +555,7 @@ conn_process_input(struct jsonrpc_conn *conn)
 		json_tokener_reset(conn->tok);
 	}
 	if (conn->fd >= 0 && !conn->closing && conn->in_len > JSONRPC_MAX_REQUEST_SIZE) {
-		JSONRPC_WARNLOG_RATELIMIT("jsonrpc: request over %d bytes on client fd %d, "
+		VHD_WARNLOG_RATELIMIT("jsonrpc: request over %d bytes on client fd %d, "
 					  "closing\n", JSONRPC_MAX_REQUEST_SIZE, conn->fd);
 		conn_stop_input(conn);
 		snprintf(msg, sizeof(msg), "Invalid request: larger than %d bytes",
@@ -699,7 +688,7 @@ server_accept_cb(void *ctx)
 			break;
 		}
 		if (srv->nconns >= JSONRPC_MAX_CLIENTS) {
-			JSONRPC_WARNLOG_RATELIMIT("jsonrpc: %s already has %d clients, "
+			VHD_WARNLOG_RATELIMIT("jsonrpc: %s already has %d clients, "
 						  "closing a new connection\n", srv->path,
 						  JSONRPC_MAX_CLIENTS);
 			server_refuse(fd);
