@@ -242,6 +242,19 @@ blk_io_done(struct bdev_io *bdev_io, bool success, void *cb_arg)
 	blk_task_finish(task, success ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
 }
 
+/* The bdev is out of I/O objects: run retry(task) when one frees. -ENOMEM (parked) or -EIO. */
+static int
+blk_task_wait(struct blk_task *task, void (*retry)(void *task))
+{
+	struct blk_dev *bdev_dev = to_blk(task->svq->session->vdev);
+	struct blk_session *bs = task->svq->grp->priv;
+
+	task->wait.bdev = bdev_dev->bdev;
+	task->wait.cb_fn = retry;
+	task->wait.cb_arg = task;
+	return bdev_queue_io_wait(bdev_dev->bdev, bs->ch, &task->wait) == 0 ? -ENOMEM : -EIO;
+}
+
 /*
  * Writethrough emulation: a write completes to the guest only once a flush of the
  * bdev, on the same channel, has succeeded after it.
@@ -257,14 +270,9 @@ blk_task_flush(void *arg)
 	rc = bdev_flush_blocks(bdev_dev->desc, bs->ch, 0, bdev_get_num_blocks(bdev_dev->bdev),
 			       blk_io_done, task);
 	if (rc == -ENOMEM) {
-		task->wait.bdev = bdev_dev->bdev;
-		task->wait.cb_fn = blk_task_flush;
-		task->wait.cb_arg = task;
-		if (bdev_queue_io_wait(bdev_dev->bdev, bs->ch, &task->wait) == 0) {
-			return;
-		}
+		rc = blk_task_wait(task, blk_task_flush);
 	}
-	if (rc != 0) {
+	if (rc != 0 && rc != -ENOMEM) {
 		blk_task_finish(task, VIRTIO_BLK_S_IOERR);
 	}
 }
@@ -419,13 +427,7 @@ blk_task_dispatch(struct blk_task *task)
 		return 1 + VIRTIO_BLK_S_UNSUPP;
 	}
 	if (rc == -ENOMEM) {
-		task->wait.bdev = bdev_dev->bdev;
-		task->wait.cb_fn = blk_task_retry;
-		task->wait.cb_arg = task;
-		if (bdev_queue_io_wait(bdev_dev->bdev, bs->ch, &task->wait) == 0) {
-			return -ENOMEM;
-		}
-		return -EIO;
+		return blk_task_wait(task, blk_task_retry);
 	}
 	return rc;
 }
@@ -699,9 +701,7 @@ static int
 blk_set_config(struct vhost_dev *vdev, const uint8_t *data, uint32_t offset, uint32_t size,
 	       uint32_t flags)
 {
-	static struct log_ratelimit rl;	/* vhost-events is one thread */
 	struct blk_dev *bdev_dev = to_blk(vdev);
-	uint32_t suppressed;
 
 	if (!bdev_dev->config_wce) {
 		VHD_ERRLOG_RATELIMIT("%s: SET_CONFIG without CONFIG_WCE refused\n", vdev->name);
@@ -713,13 +713,9 @@ blk_set_config(struct vhost_dev *vdev, const uint8_t *data, uint32_t offset, uin
 		return -EINVAL;
 	}
 	/* A guest may toggle its cache_type in a loop: rate-limited like an error. */
-	if (__atomic_exchange_n(&bdev_dev->wce, data[0], __ATOMIC_RELAXED) != data[0] &&
-	    log_ratelimit_pass(&rl, 10, 1000, &suppressed)) {
-		if (suppressed > 0) {
-			VHD_NOTICELOG("(%u similar messages suppressed)\n", suppressed);
-		}
-		VHD_NOTICELOG("%s: guest set the write cache to %s\n", vdev->name,
-			      data[0] ? "writeback" : "writethrough");
+	if (__atomic_exchange_n(&bdev_dev->wce, data[0], __ATOMIC_RELAXED) != data[0]) {
+		VHD_NOTICELOG_RATELIMIT("%s: guest set the write cache to %s\n", vdev->name,
+					data[0] ? "writeback" : "writethrough");
 	}
 	return 0;
 }
