@@ -643,15 +643,9 @@ static int
 vq_inflight_get_packed(void *ctx, uint16_t entry, struct vring_packed_desc *descs, uint16_t max)
 {
 	struct vhost_session_vq *svq = ctx;
-	struct rte_vhost_ring_inflight inflight;
-	struct rte_vhost_inflight_info_packed *info;
+	struct rte_vhost_inflight_info_packed *info = svq->inflight_region;
 	uint16_t i, n, idx = entry;
 
-	if (rte_vhost_get_vhost_ring_inflight(svq->session->vid, svq->qid, &inflight) != 0 ||
-	    inflight.inflight_packed == NULL) {
-		return -ENOENT;
-	}
-	info = inflight.inflight_packed;
 	if (entry >= info->desc_num || info->desc[entry].num == 0 ||
 	    info->desc[entry].num > info->desc_num) {
 		return -EINVAL;
@@ -692,8 +686,7 @@ struct vq_start_req {
 	uint64_t		features;
 	struct vhost_mem	mem;
 	struct rte_vhost_vring	vring;
-	bool			has_inflight;
-	void			*inflight_region;
+	void			*inflight_region;	/* NULL: no inflight tracking */
 	uint16_t		last_avail;
 	uint16_t		last_used;
 	uint16_t		*resubmit;
@@ -905,11 +898,10 @@ vhost_session_start_vq_msg(void *ctx)
 		vq->last_avail_idx = req->last_avail;
 		vq->last_used_idx = req->last_used;
 	}
-	svq->inflight_region = NULL;
-	if (req->has_inflight) {
+	svq->inflight_region = req->inflight_region;
+	if (svq->inflight_region != NULL) {
 		vq->inflight = vq->packed ? &g_inflight_packed_ops : &g_inflight_split_ops;
 		vq->inflight_ctx = svq;
-		svq->inflight_region = req->inflight_region;
 	}
 	rc = vhost_vq_init(vq);
 	if (rc != 0) {
@@ -1118,7 +1110,6 @@ vhost_session_start_vq(struct vhost_session *s, uint16_t qid)
 				   inflight.inflight_split->desc_num, req.vring.size);
 			goto no_inflight;
 		}
-		req.has_inflight = true;
 		req.inflight_region = inflight.inflight_split;
 		/* Packed: both positions restart at the last used slot; each request
 		 * resubmitted from its entry's copies moves avail past its chain. */
