@@ -247,6 +247,17 @@ reactor_arm_timer(struct reactor *r, bool arm, uint64_t at_us, uint64_t delta_us
 	r->timer_at_us = at_us;
 }
 
+/* Time the reactor spent working (busy) or looking for work (idle); asleep is neither. */
+static void
+reactor_account(struct reactor *r, bool busy, uint64_t ticks)
+{
+	if (busy) {
+		__atomic_store_n(&r->busy_ticks, r->busy_ticks + ticks, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&r->idle_ticks, r->idle_ticks + ticks, __ATOMIC_RELAXED);
+	}
+}
+
 /*
  * Returns -1 if the sleep was cancelled, else POLLER_BUSY/IDLE of what woke it;
  * *woke is when epoll_wait returned (the handlers' time starts there).
@@ -339,18 +350,17 @@ reactor_finish_exiting(struct reactor *r)
 /*
  * Adaptive mode: how long to keep polling after the last busy iteration. The
  * reactor keeps a moving average of the idle gaps that end in work (from the
- * end of one busy iteration to the start of the next, sleeps included). Dense
- * work (gaps below THREAD_ADAPTIVE_SPARSE_US: back-to-back requests, a
- * queue-depth-1 client waiting for each completion) keeps the long spell, so
- * latency is the poll-mode latency; sparse work (a fixed low rate, a slow disk)
- * gets the short spell and the reactor sleeps between requests, because one
+ * end of one burst of busy iterations to the start of the next, sleeps
+ * included). Dense work (gaps below THREAD_ADAPTIVE_SPARSE_US: back-to-back
+ * requests, a queue-depth-1 client waiting for each completion) keeps polling
+ * THREAD_ADAPTIVE_IDLE_US, so latency is the poll-mode latency; sparse work (a
+ * fixed low rate, a slow disk) sleeps as soon as it is idle, because one
  * wake-up costs less CPU than polling through the gap.
  */
 static uint64_t
-reactor_adaptive_spell(uint64_t gap_avg, uint64_t idle_ticks, uint64_t sparse_ticks,
-		       uint64_t spell_ticks)
+reactor_adaptive_spell(uint64_t gap_avg, uint64_t idle_ticks, uint64_t sparse_ticks)
 {
-	return gap_avg > sparse_ticks ? spell_ticks : idle_ticks;
+	return gap_avg > sparse_ticks ? 0 : idle_ticks;
 }
 
 static uint64_t
@@ -370,7 +380,6 @@ reactor_run(struct reactor *r)
 	const uint64_t fd_check_ticks = THREAD_FD_CHECK_US * tpu;
 	const uint64_t idle_ticks = THREAD_ADAPTIVE_IDLE_US * tpu;
 	const uint64_t sparse_ticks = THREAD_ADAPTIVE_SPARSE_US * tpu;
-	const uint64_t spell_ticks = THREAD_ADAPTIVE_SPELL_NS * tpu / 1000;
 	const uint64_t gap_cap = THREAD_ADAPTIVE_GAP_CAP_US * tpu;
 	struct thread *t, *tmp;
 	bool busy, was_busy = false;
@@ -406,9 +415,8 @@ reactor_run(struct reactor *r)
 				now = util_get_ticks();
 			}
 		}
+		reactor_account(r, busy, now - last);
 		if (busy) {
-			__atomic_store_n(&r->busy_ticks, r->busy_ticks + (now - last),
-					 __ATOMIC_RELAXED);
 			/*
 			 * The idle gap ended when this iteration started (`last`). A run
 			 * of busy iterations is one burst of work (a request is popped,
@@ -420,9 +428,6 @@ reactor_run(struct reactor *r)
 				gap_avg = reactor_gap_update(gap_avg, last - last_busy, gap_cap);
 			}
 			last_busy = now;
-		} else {
-			__atomic_store_n(&r->idle_ticks, r->idle_ticks + (now - last),
-					 __ATOMIC_RELAXED);
 		}
 		was_busy = busy;
 		last = now;
@@ -430,21 +435,14 @@ reactor_run(struct reactor *r)
 			continue;
 		}
 		if (g_reactor_mode == REACTOR_MODE_ADAPTIVE &&
-		    now - last_busy < reactor_adaptive_spell(gap_avg, idle_ticks, sparse_ticks,
-							     spell_ticks)) {
+		    now - last_busy < reactor_adaptive_spell(gap_avg, idle_ticks, sparse_ticks)) {
 			continue;
 		}
 		rc = reactor_sleep(r, &woke);
 		if (rc >= 0) {
 			/* Time asleep is neither busy nor idle; the handlers' time after it is. */
 			last = last_fd = util_get_ticks();
-			if (rc == POLLER_BUSY) {
-				__atomic_store_n(&r->busy_ticks, r->busy_ticks + (last - woke),
-						 __ATOMIC_RELAXED);
-			} else {
-				__atomic_store_n(&r->idle_ticks, r->idle_ticks + (last - woke),
-						 __ATOMIC_RELAXED);
-			}
+			reactor_account(r, rc == POLLER_BUSY, last - woke);
 			if (rc == POLLER_BUSY) {
 				gap_avg = reactor_gap_update(gap_avg, last - last_busy, gap_cap);
 				last_busy = last;

@@ -897,13 +897,24 @@ thread_reap_interrupts(struct thread *t)
 	}
 }
 
+/* A thread's time in pollers, messages and handlers: busy if any did work, else idle. */
+static void
+thread_account(struct thread *t, bool busy, uint64_t ticks)
+{
+	if (busy) {
+		__atomic_store_n(&t->busy_ticks, t->busy_ticks + ticks, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&t->idle_ticks, t->idle_ticks + ticks, __ATOMIC_RELAXED);
+	}
+}
+
 int
 thread_run_interrupts(struct thread *t, bool ready)
 {
 	struct epoll_event ev[32];
 	struct thread_interrupt *intr;
 	struct thread *saved = tls_thread;
-	uint64_t start, end;
+	uint64_t start;
 	int n, i, rc = POLLER_IDLE;
 
 	if (t->intr_count == 0) {
@@ -948,14 +959,7 @@ thread_run_interrupts(struct thread *t, bool ready)
 	 * time counts here (thread_get_stats). A hand-polled thread's run inside it.
 	 */
 	if (ready) {
-		end = util_get_ticks();
-		if (rc == POLLER_BUSY) {
-			__atomic_store_n(&t->busy_ticks, t->busy_ticks + (end - start),
-					 __ATOMIC_RELAXED);
-		} else {
-			__atomic_store_n(&t->idle_ticks, t->idle_ticks + (end - start),
-					 __ATOMIC_RELAXED);
-		}
+		thread_account(t, rc == POLLER_BUSY, util_get_ticks() - start);
 	}
 	tls_thread = saved;
 	if (t->intr_dead) {
@@ -1079,11 +1083,7 @@ thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks)
 	thread_check_exit(t);
 
 	end = util_get_ticks();
-	if (rc == POLLER_BUSY) {
-		__atomic_store_n(&t->busy_ticks, t->busy_ticks + (end - start), __ATOMIC_RELAXED);
-	} else {
-		__atomic_store_n(&t->idle_ticks, t->idle_ticks + (end - start), __ATOMIC_RELAXED);
-	}
+	thread_account(t, rc == POLLER_BUSY, end - start);
 	*ticks = end;
 	tls_thread = saved;
 	return rc;

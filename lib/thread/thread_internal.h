@@ -19,24 +19,22 @@
 #define THREAD_ADAPTIVE_IDLE_US 1000
 /*
  * ... unless the work is sparse: when the moving average of the idle gaps
- * that end in work exceeds THREAD_ADAPTIVE_SPARSE_US, it polls only
- * THREAD_ADAPTIVE_SPELL_NS after each busy iteration and then sleeps (a
- * wake-up costs less than polling through such a gap). A gap is measured from
- * the end of one burst of busy iterations to the start of the next: the
- * iterations of one burst (a request popped, its completion delivered by a
- * message) are one piece of work. The average weighs each gap 1/8, capped at
- * THREAD_ADAPTIVE_GAP_CAP_US so one long sleep does not outweigh many short
- * gaps.
+ * that end in work exceeds THREAD_ADAPTIVE_SPARSE_US, it sleeps as soon as an
+ * iteration finds nothing to do (a wake-up costs less than polling through
+ * such a gap). A gap is measured from the end of one burst of busy iterations
+ * to the start of the next: the iterations of one burst (a request popped, its
+ * completion delivered by a message) are one piece of work. The average weighs
+ * each gap 1/8, capped at THREAD_ADAPTIVE_GAP_CAP_US so one long sleep does not
+ * outweigh many short gaps.
  *
- * The spell is 0: every nanosecond of it is paid on each sparse request (null
- * bdev behind vhost-blk at a fixed 100K IOPS: 0.47 CPU-s/s with a 2 us spell,
- * 0.32 with 0.5 us, 0.27 with none, which is what interrupt mode costs). A
- * queue-depth-1 client does not need it: its next request comes ~1 us after
- * the completion, plus the wake-up when the reactor slept, which is still
- * under THREAD_ADAPTIVE_SPARSE_US, so the first such gaps turn it dense.
+ * No polling spell after sparse work: every nanosecond of it is paid on each
+ * sparse request (null bdev behind vhost-blk at a fixed 100K IOPS: 0.47 CPU-s/s
+ * with a 2 us spell, 0.32 with 0.5 us, 0.27 with none, which is what interrupt
+ * mode costs). A queue-depth-1 client does not need it: its next request comes
+ * ~1 us after the completion, plus the wake-up when the reactor slept, which is
+ * still under THREAD_ADAPTIVE_SPARSE_US, so the first such gaps turn it dense.
  */
 #define THREAD_ADAPTIVE_SPARSE_US 5
-#define THREAD_ADAPTIVE_SPELL_NS 0
 #define THREAD_ADAPTIVE_GAP_CAP_US 16
 #define THREAD_ADAPTIVE_GAP_WEIGHT 8
 
