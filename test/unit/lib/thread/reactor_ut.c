@@ -385,6 +385,7 @@ struct efd_ctx {
 	struct thread_interrupt	*intr;
 	uint32_t		runs;
 	struct thread		*ran_on;
+	uint32_t		spin_us;	/* the handler's work per run */
 };
 
 static struct efd_ctx g_efd;
@@ -392,7 +393,11 @@ static struct efd_ctx g_efd;
 static int
 efd_cb(void *ctx)
 {
+	uint64_t t0 = util_now_us();
+
 	thread_eventfd_drain(g_efd.fd);
+	while (util_now_us() - t0 < g_efd.spin_us) {
+	}
 	g_efd.ran_on = thread_get_current();
 	__atomic_fetch_add(&g_efd.runs, 1, __ATOMIC_RELEASE);
 	return POLLER_BUSY;
@@ -451,40 +456,6 @@ check_fd_wakes(struct thread *t, uint32_t bound_ms)
 #define SPIN_RUNS	20
 #define SPIN_US		500
 
-static struct efd_ctx g_spin;
-
-static int
-spin_cb(void *ctx)
-{
-	uint64_t t0 = util_now_us();
-
-	thread_eventfd_drain(g_spin.fd);
-	while (util_now_us() - t0 < SPIN_US) {
-	}
-	__atomic_fetch_add(&g_spin.runs, 1, __ATOMIC_RELEASE);
-	return POLLER_BUSY;
-}
-
-static void
-spin_start(void *ctx)
-{
-	g_spin.intr = thread_interrupt_register(g_spin.fd, spin_cb, NULL, "spin");
-	__atomic_store_n(&g_spin.runs, 0, __ATOMIC_RELEASE);
-}
-
-static void
-spin_stop(void *ctx)
-{
-	thread_interrupt_unregister(&g_spin.intr);
-	__atomic_store_n(&g_spin.runs, 1000, __ATOMIC_RELEASE);
-}
-
-static bool
-spin_ran(void *ctx)
-{
-	return __atomic_load_n(&g_spin.runs, __ATOMIC_ACQUIRE) == *(uint32_t *)ctx;
-}
-
 static void
 test_reactor_interrupt_handler_time_counts(void **state)
 {
@@ -501,18 +472,19 @@ test_reactor_interrupt_handler_time_counts(void **state)
 	start_reactors(REACTOR_MODE_INTERRUPT);
 	create_on("a", 0);
 	b = create_on("b", 1);
-	g_spin.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	assert_true(g_spin.fd >= 0);
-	__atomic_store_n(&g_spin.runs, 1000, __ATOMIC_RELEASE);
-	assert_int_equal(thread_send_msg(b, spin_start, NULL), 0);
-	assert_true(wait_until(spin_ran, &want, WAIT_MS));
+	g_efd.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(g_efd.fd >= 0);
+	g_efd.spin_us = SPIN_US;
+	__atomic_store_n(&g_efd.runs, 1000, __ATOMIC_RELEASE);
+	assert_int_equal(thread_send_msg(b, efd_start, NULL), 0);
+	assert_true(wait_until(efd_ran, &want, WAIT_MS));
 	assert_true(wait_until(both_asleep, NULL, WAIT_MS));
 	get_stats(st0);
 	thread_get_stats(b, &ts0);
 	for (i = 0; i < SPIN_RUNS; i++) {
-		assert_int_equal(write(g_spin.fd, &one, sizeof(one)), 8);
+		assert_int_equal(write(g_efd.fd, &one, sizeof(one)), 8);
 		want = i + 1;
-		assert_true(wait_until(spin_ran, &want, WAIT_MS));
+		assert_true(wait_until(efd_ran, &want, WAIT_MS));
 		usleep(1000);
 	}
 	get_stats(st1);
@@ -524,9 +496,10 @@ test_reactor_interrupt_handler_time_counts(void **state)
 	/* At least half of the spinning: a loaded machine may preempt the handler. */
 	assert_true(st1[1].busy_ticks - st0[1].busy_ticks >= want_ticks);
 	assert_true(ts1.busy_ticks - ts0.busy_ticks >= want_ticks);
-	assert_int_equal(thread_send_msg(b, spin_stop, NULL), 0);
-	assert_true(wait_until(spin_ran, &stopped, WAIT_MS));
-	close(g_spin.fd);
+	assert_int_equal(thread_send_msg(b, efd_stop, NULL), 0);
+	assert_true(wait_until(efd_ran, &stopped, WAIT_MS));
+	close(g_efd.fd);
+	g_efd.spin_us = 0;
 	stop_reactors();
 }
 
