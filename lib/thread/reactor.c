@@ -194,8 +194,9 @@ reactor_destroy_thread(struct reactor *r, struct thread *t)
 	thread_release(t);
 }
 
+/* Run what epoll found; *ticks: when it started on entry, when it ended on return. */
 static int
-reactor_dispatch(struct reactor *r, struct epoll_event *ev, int n)
+reactor_dispatch(struct reactor *r, struct epoll_event *ev, int n, uint64_t *ticks)
 {
 	int i, rc = POLLER_IDLE;
 	uint64_t v;
@@ -209,7 +210,7 @@ reactor_dispatch(struct reactor *r, struct epoll_event *ev, int n)
 			}
 			/* One-shot: it fired, so it is disarmed. */
 			r->timer_armed = false;
-		} else if (thread_run_interrupts(ev[i].data.ptr, true) == POLLER_BUSY) {
+		} else if (thread_run_interrupts(ev[i].data.ptr, true, ticks) == POLLER_BUSY) {
 			rc = POLLER_BUSY;
 		}
 	}
@@ -260,10 +261,10 @@ reactor_account(struct reactor *r, bool busy, uint64_t ticks)
 
 /*
  * Returns -1 if the sleep was cancelled, else POLLER_BUSY/IDLE of what woke it;
- * *woke is when epoll_wait returned (the handlers' time starts there).
+ * *woke is when epoll_wait returned and *done when the handlers it ran ended.
  */
 static int
-reactor_sleep(struct reactor *r, uint64_t *woke)
+reactor_sleep(struct reactor *r, uint64_t *woke, uint64_t *done)
 {
 	struct epoll_event ev[REACTOR_EPOLL_BATCH];
 	uint64_t next = UINT64_MAX, nt, now_us;
@@ -302,13 +303,13 @@ reactor_sleep(struct reactor *r, uint64_t *woke)
 	__atomic_store_n(&r->in_interrupt, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->sleeps, r->sleeps + 1, __ATOMIC_RELAXED);
 	n = epoll_wait(r->epfd, ev, REACTOR_EPOLL_BATCH, -1);
-	*woke = util_get_ticks();
+	*woke = *done = util_get_ticks();
 	__atomic_store_n(&r->in_interrupt, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
 	if (n <= 0) {
 		return POLLER_IDLE;
 	}
-	return reactor_dispatch(r, ev, n);
+	return reactor_dispatch(r, ev, n, done);
 
 cancel:
 	__atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
@@ -407,12 +408,9 @@ reactor_run(struct reactor *r)
 		if (now - last_fd >= fd_check_ticks) {
 			last_fd = now;
 			n = epoll_wait(r->epfd, ev, REACTOR_EPOLL_BATCH, 0);
-			if (n > 0) {
-				if (reactor_dispatch(r, ev, n) == POLLER_BUSY) {
-					busy = true;
-				}
-				/* The handlers' time is this iteration's, not the next thread's. */
-				now = util_get_ticks();
+			/* The handlers' time is this iteration's, not the next thread's. */
+			if (n > 0 && reactor_dispatch(r, ev, n, &now) == POLLER_BUSY) {
+				busy = true;
 			}
 		}
 		reactor_account(r, busy, now - last);
@@ -438,10 +436,10 @@ reactor_run(struct reactor *r)
 		    now - last_busy < reactor_adaptive_spell(gap_avg, idle_ticks, sparse_ticks)) {
 			continue;
 		}
-		rc = reactor_sleep(r, &woke);
+		rc = reactor_sleep(r, &woke, &last);
 		if (rc >= 0) {
 			/* Time asleep is neither busy nor idle; the handlers' time after it is. */
-			last = last_fd = util_get_ticks();
+			last_fd = last;
 			reactor_account(r, rc == POLLER_BUSY, last - woke);
 			if (rc == POLLER_BUSY) {
 				gap_avg = reactor_gap_update(gap_avg, last - last_busy, gap_cap);

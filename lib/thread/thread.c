@@ -909,12 +909,12 @@ thread_account(struct thread *t, bool busy, uint64_t ticks)
 }
 
 int
-thread_run_interrupts(struct thread *t, bool ready)
+thread_run_interrupts(struct thread *t, bool ready, uint64_t *ticks)
 {
 	struct epoll_event ev[32];
 	struct thread_interrupt *intr;
 	struct thread *saved = tls_thread;
-	uint64_t start;
+	uint64_t end;
 	int n, i, rc = POLLER_IDLE;
 
 	if (t->intr_count == 0) {
@@ -944,7 +944,6 @@ thread_run_interrupts(struct thread *t, bool ready)
 		}
 	}
 	tls_thread = t;
-	start = ready ? util_get_ticks() : 0;
 	for (i = 0; i < n; i++) {
 		intr = ev[i].data.ptr;
 		if (intr->dead) {
@@ -954,12 +953,11 @@ thread_run_interrupts(struct thread *t, bool ready)
 			rc = POLLER_BUSY;
 		}
 	}
-	/*
-	 * Called by the reactor (ready), handlers run outside thread_poll(): their
-	 * time counts here (thread_get_stats). A hand-polled thread's run inside it.
-	 */
-	if (ready) {
-		thread_account(t, rc == POLLER_BUSY, util_get_ticks() - start);
+	/* Run by the reactor, outside thread_poll(): their time counts here. */
+	if (ticks != NULL) {
+		end = util_get_ticks();
+		thread_account(t, rc == POLLER_BUSY, end - *ticks);
+		*ticks = end;
 	}
 	tls_thread = saved;
 	if (t->intr_dead) {
@@ -1070,7 +1068,7 @@ thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks)
 	}
 
 	/* Threads without a reactor check their fds here; reactors do it for theirs. */
-	if (t->reactor == NULL && t->intr_count > 0 && thread_run_interrupts(t, false) == POLLER_BUSY) {
+	if (t->reactor == NULL && t->intr_count > 0 && thread_run_interrupts(t, false, NULL) == POLLER_BUSY) {
 		rc = POLLER_BUSY;
 	}
 

@@ -140,9 +140,13 @@ int thread_poll_ticks(struct thread *t, uint32_t max_msgs, uint64_t *ticks);
 /*
  * Run the thread's ready fd handlers (epoll_wait 0). POLLER_BUSY if any did
  * work. `ready`: the caller saw the thread's epoll fd ready, so a thread with
- * a single fd runs its handler without the epoll_wait().
+ * a single fd runs its handler without the epoll_wait(). With `ticks` (the
+ * reactor's dispatch): the handlers' time from *ticks to now counts as the
+ * thread's busy/idle time and *ticks becomes now, so a reactor chains one
+ * clock read per thread, as thread_poll_ticks does. NULL: not counted (a
+ * hand-polled thread runs them inside thread_poll).
  */
-int thread_run_interrupts(struct thread *t, bool ready);
+int thread_run_interrupts(struct thread *t, bool ready, uint64_t *ticks);
 /* Call the sleep_cbs; false if one of them cancels the sleep. */
 bool thread_sleep_check(struct thread *t);
 /* Expiry of the earliest running timed poller. */
