@@ -87,7 +87,8 @@ struct vhost_vq {
 	/* Split: free-running indexes. Packed: ring slot (< size) plus wrap counters. */
 	uint16_t	last_avail_idx;
 	uint16_t	last_used_idx;
-	uint16_t	avail_idx;	/* split: shadow of avail->idx, read again once caught up */
+	uint16_t	avail_idx;	/* split: shadow of avail->idx, read again once caught up;
+				 * vhost_vq_init() sets it: set the indexes before */
 	bool		avail_wrap;
 	bool		used_wrap;
 

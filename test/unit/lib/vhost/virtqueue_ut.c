@@ -258,6 +258,25 @@ test_split_avail_jump_breaks(void **state)
 	assert_true(g_vq.broken);
 }
 
+/*
+ * avail->idx is read once per catch-up: entries up to the value read are
+ * popped without reading it again (a cache-line transfer per request), and a
+ * bad index is caught at the next read.
+ */
+static void
+test_split_avail_idx_read_once_per_catch_up(void **state)
+{
+	ut_desc(0, 0x10000, 1, VRING_DESC_F_WRITE, 0);
+	ut_avail(0);
+	ut_avail(0);
+	assert_int_equal(vhost_vq_pop(&g_vq, &g_elem, 16), 1);
+	g_split.avail.idx = 2 + QSZ + 5;	/* the guest jumps it now */
+	assert_int_equal(vhost_vq_pop(&g_vq, &g_elem, 16), 1);	/* from the value read */
+	assert_false(g_vq.broken);
+	assert_int_equal(vhost_vq_pop(&g_vq, &g_elem, 16), -EPROTO);	/* read again */
+	assert_true(g_vq.broken);
+}
+
 static void
 test_split_loop_fails(void **state)
 {
@@ -424,6 +443,7 @@ test_split_index_wraparound(void **state)
 	g_vq.last_used_idx = 65534;
 	g_split.avail.idx = 65534;
 	g_split.used.idx = 65534;
+	assert_int_equal(vhost_vq_init(&g_vq), 0);	/* indexes are set before init */
 	ut_desc(0, 0x10000, 1, VRING_DESC_F_WRITE, 0);
 	for (i = 0; i < 4; i++) {
 		ut_avail(0);
@@ -1053,6 +1073,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_head_out_of_range_breaks, ut_setup,
 						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_split_avail_jump_breaks, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_split_avail_idx_read_once_per_catch_up, ut_setup,
+						ut_teardown),
 		cmocka_unit_test_setup_teardown(test_split_loop_fails, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_split_next_out_of_range_fails, ut_setup,
 						ut_teardown),
